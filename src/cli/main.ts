@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// The `tally` command. Exit codes: 0 success, 2 bad usage (with a usage line),
+// 1 failure (with a one-line reason). Commands share the service's code paths:
+// purge is the cron job, explain is GET /explain, forget is DELETE /me by id.
+import { parseArgs } from "node:util";
+import { loadConfig, type Config } from "../config.js";
+import type { StoreConnection } from "../store/prisma.js";
+
+// Each command imports what it needs when it runs: `tally help` or a usage
+// error answers in milliseconds instead of loading Express, Prisma and jose.
+const USAGE = `usage: tally <command> [options]
+  serve                                   start the HTTP service
+  migrate                                 apply pending database migrations
+  purge [--dry-run] [--days N] [--json]   delete rows older than the retention period
+  explain [--json]                        what tally collects (same as GET /explain)
+  forget --viewer ID [--dry-run] [--json] erase one viewer's rows
+  token --viewer ID [--ttl SECONDS]       development only: mint a session JWT`;
+
+class UsageError extends Error {}
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function flags(args: string[], spec: Record<string, "string" | "boolean">): Flags {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: Object.fromEntries(Object.entries(spec).map(([k, type]) => [k, { type }])),
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+    return values as Flags;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+}
+
+function positiveInt(value: string | boolean | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`${name} takes a whole number of at least 1`);
+  }
+  return Number(value);
+}
+
+function requiredString(value: string | boolean | undefined, name: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`${name} is required`);
+  return value;
+}
+
+/** Opens the store for a one-shot command, migrating first so a fresh database works. */
+async function withStore<T>(config: Config, work: (store: StoreConnection) => Promise<T>): Promise<T> {
+  const [{ locateDatabase }, { migrate }, { connectStore }] = await Promise.all([
+    import("../store/database.js"),
+    import("../store/migrate.js"),
+    import("../store/prisma.js"),
+  ]);
+  const database = await locateDatabase(config);
+  try {
+    await migrate(database.url);
+    const store = connectStore({ databaseUrl: database.url, poolSize: 2 });
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await database.stop();
+  }
+}
+
+const print = (value: unknown) => process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(value, null, 2)}\n`);
+
+async function serve(config: Config, args: string[]): Promise<void> {
+  flags(args, {});
+  const [{ createLogger }, { startService }] = await Promise.all([import("../logger.js"), import("../server.js")]);
+  const logger = createLogger(config.logLevel);
+  const service = await startService(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      logger.error("shutdown deadline passed; exiting");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    service.close().then(
+      () => {
+        logger.info("stopped");
+        logger.flush();
+        process.exit(0);
+      },
+      (err: Error) => {
+        logger.error({ err: { type: err.name, message: err.message } }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+async function run(command: string | undefined, args: string[]): Promise<number> {
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    print(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case "serve":
+      await serve(config, args);
+      return -1; // keeps running until a signal
+    case "migrate": {
+      flags(args, {});
+      const [{ locateDatabase }, { migrate }] = await Promise.all([
+        import("../store/database.js"),
+        import("../store/migrate.js"),
+      ]);
+      const database = await locateDatabase(config);
+      try {
+        const result = await migrate(database.url);
+        print(`applied ${result.applied.length} migration(s)${result.applied.length ? `: ${result.applied.join(", ")}` : ""}; ${result.alreadyApplied.length} already applied`);
+      } finally {
+        await database.stop();
+      }
+      return 0;
+    }
+    case "purge": {
+      const f = flags(args, { "dry-run": "boolean", days: "string", json: "boolean" });
+      const retentionDays = positiveInt(f.days, "--days") ?? config.telemetry.retentionDays;
+      const { runPurge } = await import("../jobs/purge.js");
+      const result = await withStore(config, (store) =>
+        runPurge(store, { retentionDays, dryRun: f["dry-run"] === true, trigger: "cli" }),
+      );
+      if (f.json) print({ ...result, cutoff: result.cutoff.toISOString(), retentionDays });
+      else if (result.skipped) print("purge skipped: another process is purging right now");
+      else {
+        const verb = result.dryRun ? "would delete" : "deleted";
+        print(`${verb} ${result.rows} row(s) created before ${result.cutoff.toISOString()} (retention ${retentionDays} days; ${result.partitionsDropped} day partition(s)${result.dryRun ? " would be" : ""} dropped)`);
+      }
+      return result.skipped ? 1 : 0;
+    }
+    case "explain": {
+      const f = flags(args, { json: "boolean" });
+      const [{ loadCatalog }, { buildManifest }, { formatManifest }] = await Promise.all([
+        import("../catalog/catalog.js"),
+        import("../privacy/manifest.js"),
+        import("./format.js"),
+      ]);
+      const catalog = loadCatalog(config.telemetry.catalogFile);
+      const manifest = await withStore(config, (store) => buildManifest(config, catalog, store.prisma));
+      print(f.json ? manifest : formatManifest(manifest));
+      return 0;
+    }
+    case "forget": {
+      const f = flags(args, { viewer: "string", "dry-run": "boolean", json: "boolean" });
+      const viewer = requiredString(f.viewer, "--viewer");
+      const [{ createViewerHasher }, { countViewerRows, deleteViewer }] = await Promise.all([
+        import("../auth/viewer-id.js"),
+        import("../store/telemetry-repo.js"),
+      ]);
+      const hashed = createViewerHasher(config.idSecret)(viewer.trim());
+      const dryRun = f["dry-run"] === true;
+      const rows = await withStore(config, (store) =>
+        dryRun ? countViewerRows(store.prisma, hashed) : deleteViewer(store.prisma, hashed),
+      );
+      if (f.json) print({ dryRun, rows });
+      else print(`${dryRun ? "would delete" : "deleted"} ${rows} row(s) for that viewer`);
+      return 0;
+    }
+    case "token": {
+      const f = flags(args, { viewer: "string", ttl: "string" });
+      const viewer = requiredString(f.viewer, "--viewer");
+      const ttlSeconds = positiveInt(f.ttl, "--ttl") ?? 3600;
+      if (config.isProduction) throw new Error("tally token is for development only; sessions come from the host app");
+      if (!config.auth.secret) throw new Error("tally token needs SESSION_SECRET (HS256); with a JWKS the host app mints tokens");
+      const { mintSessionToken } = await import("../auth/token.js");
+      print(
+        await mintSessionToken({
+          secret: config.auth.secret,
+          viewer,
+          ttlSeconds,
+          ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
+          ...(config.auth.audience ? { audience: config.auth.audience } : {}),
+        }),
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+run(process.argv[2], process.argv.slice(3)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: Error) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tally: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`tally: ${err.message.split("\n")[0]}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,167 @@
+// The only reader of process.env. Parsed once at boot into a frozen Config;
+// a bad value stops start-up with a message naming the variable.
+import { validate as isValidCron } from "node-cron";
+import { z } from "zod";
+
+/** Used outside production when TELEMETRY_ID_SECRET is unset; logged as such at start. */
+export const DEV_ID_SECRET = "746c6c792d6465762d6f6e6c792d7365637265742d6e6f742d666f722d70726f64";
+/** Used outside production when SESSION_SECRET is unset, so `tally token` works out of the box. */
+export const DEV_SESSION_SECRET = "tally-dev-only-session-secret-not-for-production";
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ["true", "false", "1", "0", "yes", "no", "on", "off"].includes(v), {
+    message: "expected true/false/1/0",
+  })
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+const url = z.url({ protocol: /^https?$/ });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: optionalString.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").optional(),
+  ),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
+
+  TELEMETRY_ENABLED: bool.default(true),
+  TELEMETRY_RETENTION_DAYS: int(1, 3650).default(30),
+  TELEMETRY_PURGE_CRON: z.string().trim().min(1).default("17 3 * * *"),
+  TELEMETRY_ID_SECRET: optionalString.pipe(
+    z.string().regex(/^[0-9a-fA-F]{32,}$/, "expected at least 32 hex characters").optional(),
+  ),
+  TELEMETRY_CATALOG: optionalString,
+  TELEMETRY_RATE_LIMIT: int(0, 1_000_000).default(600),
+
+  AUTH_MODE: z.enum(["jwt", "introspect"]).default("jwt"),
+  SESSION_COOKIE: z.string().trim().min(1).default("session"),
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, "expected at least 32 characters").optional()),
+  SESSION_JWKS_URL: optionalString.pipe(url.optional()),
+  SESSION_ISSUER: optionalString,
+  SESSION_AUDIENCE: optionalString,
+  AUTH_INTROSPECT_URL: optionalString.pipe(url.optional()),
+  AUTH_CACHE_SECONDS: int(0, 3600).default(30),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly env: Env["NODE_ENV"];
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: Env["LOG_LEVEL"];
+  /** Absent outside production means "start an embedded PostgreSQL". */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  readonly telemetry: {
+    readonly enabled: boolean;
+    readonly retentionDays: number;
+    readonly purgeCron: string;
+    readonly catalogFile: string | undefined;
+    /** Rows per viewer per minute, shared by all replicas; 0 turns the budget off. */
+    readonly rateLimit: number;
+  };
+  /** Hex key for the viewer-id HMAC. */
+  readonly idSecret: string;
+  readonly idSecretIsDevDefault: boolean;
+  readonly auth: {
+    readonly mode: Env["AUTH_MODE"];
+    readonly cookieName: string;
+    readonly secret: string | undefined;
+    readonly secretIsDevDefault: boolean;
+    readonly jwksUrl: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly introspectUrl: string | undefined;
+    readonly cacheSeconds: number;
+    /** x-dev-viewer / dev_viewer: true only in development and test, whatever else is set. */
+    readonly allowDevViewer: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses an environment (process.env by default) into a frozen Config, or throws ConfigError. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === "production";
+
+  if (!isValidCron(e.TELEMETRY_PURGE_CRON)) {
+    throw new ConfigError("invalid configuration: TELEMETRY_PURGE_CRON: expected a cron expression such as '17 3 * * *'");
+  }
+
+  if (isProduction) {
+    const missing: string[] = [];
+    if (!e.DATABASE_URL) missing.push("DATABASE_URL");
+    if (!e.TELEMETRY_ID_SECRET) missing.push("TELEMETRY_ID_SECRET");
+    if (e.AUTH_MODE === "jwt" && !e.SESSION_SECRET && !e.SESSION_JWKS_URL) missing.push("SESSION_SECRET or SESSION_JWKS_URL");
+    if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) missing.push("AUTH_INTROSPECT_URL");
+    if (missing.length > 0) {
+      throw new ConfigError(`refusing to start in production without ${missing.join(", ")}`);
+    }
+  } else if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) {
+    throw new ConfigError("invalid configuration: AUTH_MODE=introspect needs AUTH_INTROSPECT_URL");
+  }
+
+  const useDevSessionSecret = !isProduction && !e.SESSION_SECRET && !e.SESSION_JWKS_URL;
+  const config: Config = {
+    env: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: e.TALLY_DATA_DIR,
+    telemetry: {
+      enabled: e.TELEMETRY_ENABLED,
+      retentionDays: e.TELEMETRY_RETENTION_DAYS,
+      purgeCron: e.TELEMETRY_PURGE_CRON,
+      catalogFile: e.TELEMETRY_CATALOG,
+      rateLimit: e.TELEMETRY_RATE_LIMIT,
+    },
+    idSecret: e.TELEMETRY_ID_SECRET ?? DEV_ID_SECRET,
+    idSecretIsDevDefault: !e.TELEMETRY_ID_SECRET,
+    auth: {
+      mode: e.AUTH_MODE,
+      cookieName: e.SESSION_COOKIE,
+      secret: useDevSessionSecret ? DEV_SESSION_SECRET : e.SESSION_SECRET,
+      secretIsDevDefault: useDevSessionSecret,
+      jwksUrl: e.SESSION_JWKS_URL,
+      issuer: e.SESSION_ISSUER,
+      audience: e.SESSION_AUDIENCE,
+      introspectUrl: e.AUTH_INTROSPECT_URL,
+      cacheSeconds: e.AUTH_CACHE_SECONDS,
+      allowDevViewer: !isProduction,
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) {
+    if (v && typeof v === "object") deepFreeze(v as object);
+  }
+  return Object.freeze(value);
+}

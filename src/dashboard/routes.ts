@@ -1,0 +1,69 @@
+// The dev-only dashboard: GET /dashboard and its two assets. Not registered in
+// production, so there the page and assets answer 404 like any unknown route.
+// Everything is served from here (no fonts, scripts or CDNs): it works offline.
+import { readFileSync } from "node:fs";
+import { Router } from "express";
+import type { Catalog } from "../catalog/catalog.js";
+
+const ASSETS = new URL("../../src/dashboard/assets/", import.meta.url);
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const escapeJsonForHtml = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
+
+function page(catalog: Catalog): string {
+  const data = {
+    events: catalog.events.map(({ name, description }) => ({ name, description })),
+    rates: catalog.rates,
+  };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>tally — your counts</title>
+<link rel="stylesheet" href="dashboard/dashboard.css">
+</head>
+<body>
+<header>
+  <h1>tally <span class="dev">dev dashboard</span></h1>
+  <div class="toggle" role="group" aria-label="Window">
+    <button type="button" data-days="7" aria-pressed="true">7 days</button>
+    <button type="button" data-days="30" aria-pressed="false">30 days</button>
+  </div>
+</header>
+<main>
+  <p id="status" role="status">Loading…</p>
+  <section id="content" hidden>
+    <h2>Per day</h2>
+    <div id="chart"></div>
+    <div class="columns">
+      <section><h2>Counts</h2><table id="counts"><thead><tr><th>event</th><th class="num">count</th></tr></thead><tbody></tbody></table></section>
+      <section><h2>Rates</h2><table id="rates"><thead><tr><th>rate</th><th>of</th><th class="num">value</th></tr></thead><tbody></tbody></table></section>
+    </div>
+  </section>
+</main>
+<footer>Your own counts only, from the same session as the app. Counts, never content.</footer>
+<script type="application/json" id="tally-catalog">${escapeJsonForHtml(data)}</script>
+<script src="dashboard/dashboard.js" defer></script>
+</body>
+</html>
+`;
+}
+
+export function dashboardRoutes(catalog: Catalog): Router {
+  const router = Router();
+  const html = page(catalog);
+  const js = readFileSync(new URL("dashboard.js", ASSETS), "utf8");
+  const css = readFileSync(new URL("dashboard.css", ASSETS), "utf8");
+  const send = (type: string, body: string) => (_req: unknown, res: import("express").Response) => {
+    res.setHeader("content-security-policy", CSP);
+    res.type(type).send(body);
+  };
+  router.get("/dashboard", send("html", html));
+  router.get("/dashboard/dashboard.js", send("js", js));
+  router.get("/dashboard/dashboard.css", send("css", css));
+  return router;
+}

@@ -1,0 +1,68 @@
+// The contract's error codes, and the one place errors become HTTP answers.
+// Bodies are always {"ok": false, "error": "<code>"}: never a submitted value,
+// never a message or stack trace.
+import type { ErrorRequestHandler, RequestHandler } from "express";
+
+export const errorStatus = {
+  invalid_body: 400,
+  invalid_event: 400,
+  invalid_count: 400,
+  invalid_days: 400,
+  no_viewer: 401,
+  not_found: 404,
+  telemetry_disabled: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  store_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    /** Seconds, sent as Retry-After (rate_limited). */
+    readonly retryAfter?: number,
+  ) {
+    super(code);
+    this.status = errorStatus[code];
+  }
+}
+
+/** Thrown by the store layer's callers when the database cannot be reached. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/**
+ * Client errors raised while reading the body (body-parser, raw-body, zlib for a
+ * bad Content-Encoding): http-errors objects with a 4xx status and expose=true.
+ */
+function bodyParserCode(err: { type?: unknown; status?: unknown; expose?: unknown }): ErrorCode | undefined {
+  if (err.type === "entity.too.large" || err.status === 413) return "payload_too_large";
+  const clientError = typeof err.status === "number" && err.status >= 400 && err.status < 500;
+  if (clientError && (typeof err.type === "string" || err.expose === true)) return "invalid_body";
+  return undefined;
+}
+
+export const notFound: RequestHandler = (_req, _res, next) => next(new ApiError("not_found"));
+
+export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (res.headersSent) return next(err);
+  let code: ErrorCode;
+  if (err instanceof ApiError) {
+    code = err.code;
+    if (err.retryAfter !== undefined) res.setHeader("retry-after", String(err.retryAfter));
+  }
+  else if (err instanceof StoreUnavailableError) code = "store_unavailable";
+  else {
+    code = (typeof err === "object" && err !== null && bodyParserCode(err)) || "internal";
+    // Only unexpected failures are logged with their error (pino-http reads
+    // res.err); client mistakes are logged as a status code and nothing more.
+    if (code === "internal") (res as { err?: unknown }).err = err;
+  }
+  res.status(errorStatus[code]).json({ ok: false, error: code });
+};

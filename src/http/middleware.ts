@@ -1,0 +1,46 @@
+// Request plumbing shared by the data routes: kill switch, body parsing, session.
+import express, { type RequestHandler } from "express";
+import type { ViewerHasher } from "../auth/viewer-id.js";
+import type { ViewerResolver } from "../auth/session.js";
+import { ApiError } from "./errors.js";
+
+/** Small on purpose: a valid ingest body is well under 100 bytes. */
+export const BODY_LIMIT_BYTES = 4 * 1024;
+
+declare module "express-serve-static-core" {
+  interface Request {
+    /** The hashed viewer id, set by requireViewer. */
+    viewerId?: string;
+  }
+}
+
+/** TELEMETRY_ENABLED=false: the data endpoints answer 404 before reading anything. */
+export function killSwitch(enabled: boolean): RequestHandler {
+  return (_req, _res, next) => next(enabled ? undefined : new ApiError("telemetry_disabled"));
+}
+
+/**
+ * JSON bodies only, capped at BODY_LIMIT_BYTES. text/plain is accepted too so a
+ * `navigator.sendBeacon` string needs no CORS preflight; it must still be JSON.
+ */
+export const jsonBody: RequestHandler = express.json({
+  limit: BODY_LIMIT_BYTES,
+  type: ["application/json", "application/*+json", "text/plain"],
+  strict: false, // shape is checked by validation.ts, which answers invalid_body
+});
+
+/** Resolves the session to a viewer, stores only its keyed hash on the request. */
+export function requireViewer(resolve: ViewerResolver, hash: ViewerHasher): RequestHandler {
+  return async (req, _res, next) => {
+    const viewer = await resolve(req.headers);
+    if (!viewer) return next(new ApiError("no_viewer"));
+    req.viewerId = hash(viewer);
+    next();
+  };
+}
+
+/** The viewer set by requireViewer; a route without it is a wiring bug. */
+export function viewerOf(req: { viewerId?: string }): string {
+  if (!req.viewerId) throw new Error("requireViewer must run before this handler");
+  return req.viewerId;
+}

@@ -1,0 +1,68 @@
+// The data endpoints: POST /ingest, GET /summary, DELETE /me. This is the ingest
+// path: kill switch -> session -> body -> validation -> one INSERT -> 200 after commit.
+import { Router } from "express";
+import type { Logger } from "pino";
+import type { Catalog } from "../catalog/catalog.js";
+import { zeroFilledCounts, zeroFilledSeries } from "../catalog/counts.js";
+import type { Db } from "../store/prisma.js";
+import { countsSince, dailyCountsSince, deleteViewer, ingest } from "../store/telemetry-repo.js";
+import type { ViewerHasher } from "../auth/viewer-id.js";
+import type { ViewerResolver } from "../auth/session.js";
+import { jsonBody, killSwitch, requireViewer, viewerOf } from "./middleware.js";
+import { withStore } from "./store-errors.js";
+import { ApiError } from "./errors.js";
+import { createIngestParser, parseDays, parseIdempotencyKey } from "./validation.js";
+
+export interface TelemetryRouteDeps {
+  db: Db;
+  catalog: Catalog;
+  enabled: boolean;
+  /** Rows per viewer per minute (0: no budget). */
+  rateLimit: number;
+  resolveViewer: ViewerResolver;
+  hashViewer: ViewerHasher;
+  logger: Logger;
+}
+
+export function telemetryRoutes(deps: TelemetryRouteDeps): Router {
+  const { db, catalog, logger } = deps;
+  const router = Router();
+  const disabled = killSwitch(deps.enabled);
+  const viewer = requireViewer(deps.resolveViewer, deps.hashViewer);
+  const parseIngest = createIngestParser(catalog);
+
+  router.post("/ingest", disabled, viewer, jsonBody, async (req, res) => {
+    const items = parseIngest(req.body);
+    const key = parseIdempotencyKey(req.headers["idempotency-key"]);
+    const request = { viewerId: viewerOf(req), key, items };
+    const [result] = await withStore(logger, () => ingest(db, [request], deps.rateLimit));
+    if (!result) throw new Error("tally_ingest returned no outcome");
+    if (result.outcome === "rate_limited") throw new ApiError("rate_limited", result.retryAfter);
+    if (result.outcome === "replayed") res.setHeader("idempotent-replayed", "true");
+    res.json({ ok: true, stored: result.stored });
+  });
+
+  router.get("/summary", disabled, viewer, async (req, res) => {
+    const days = parseDays(req.query.days);
+    const viewerId = viewerOf(req);
+    // Opt-in per-day series for the dashboard's chart: ?series=day
+    if (req.query.series === "day") {
+      const daily = await withStore(logger, () => dailyCountsSince(db, viewerId, days));
+      // Totals from the same rows as the series, so the two always agree.
+      const counts = new Map([...daily.counts].map(([event, perDay]) => [event, perDay.reduce((a, b) => a + b, 0)]));
+      const series = { days: daily.days, counts: zeroFilledSeries(catalog, daily.counts, daily.days.length) };
+      return void res.json({ ok: true, days, counts: zeroFilledCounts(catalog, counts), series });
+    }
+    const counts = await withStore(logger, () => countsSince(db, viewerId, days));
+    res.json({ ok: true, days, counts: zeroFilledCounts(catalog, counts) });
+  });
+
+  // Erasure stays available with the kill switch off: a viewer's right to
+  // remove their data does not depend on collection being on.
+  router.delete("/me", viewer, async (req, res) => {
+    const deleted = await withStore(logger, () => deleteViewer(db, viewerOf(req)));
+    res.json({ ok: true, deleted });
+  });
+
+  return router;
+}

@@ -1,0 +1,90 @@
+// Edge validation with zod: request bodies and query strings in, clean values
+// out, every failure mapped to the contract's error code. Nothing unvalidated
+// gets past this file.
+import { z } from "zod";
+import type { Catalog } from "../catalog/catalog.js";
+import { ApiError, type ErrorCode } from "./errors.js";
+
+export const COUNT_MIN = 1;
+export const COUNT_MAX = 50;
+export const DAYS_MIN = 1;
+export const DAYS_MAX = 30;
+export const DAYS_DEFAULT = 7;
+
+const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
+
+/** Integer-like: 3, "3", 3.7 and "3.7" are 3; anything else is refused. */
+const integerLike = z
+  .union([z.number(), z.string().trim().regex(/^[+-]?\d{1,15}(\.\d+)?$/).transform(Number)])
+  .refine(Number.isFinite)
+  .transform(Math.trunc);
+
+const countSchema = integerLike.transform((n) => clamp(n, COUNT_MIN, COUNT_MAX));
+const daysSchema = integerLike.transform((n) => clamp(n, DAYS_MIN, DAYS_MAX));
+
+export interface CountedEvent {
+  event: string;
+  count: number;
+}
+
+/** Most items one batch body may carry. */
+export const BATCH_MAX_ITEMS = 25;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Builds the parser of ingest bodies for a catalog: either one item
+ * `{event, count}` or a batch `{events: [{event, count}, …]}` of 1..25 items,
+ * each validated and clamped exactly like a single one. Any refused item
+ * refuses the whole body.
+ */
+export function createIngestParser(catalog: Catalog) {
+  const item = z.strictObject({
+    event: z.string().refine((e) => catalog.has(e)),
+    count: countSchema.optional(),
+  });
+  const parseItem = (body: unknown): CountedEvent => {
+    if (!isPlainObject(body)) throw new ApiError("invalid_body");
+    const parsed = item.safeParse(body);
+    if (parsed.success) return { event: parsed.data.event, count: parsed.data.count ?? COUNT_MIN };
+    throw new ApiError(firstErrorCode(parsed.error.issues));
+  };
+  return (body: unknown): CountedEvent[] => {
+    if (!isPlainObject(body) || !("events" in body)) return [parseItem(body)];
+    const { events, ...rest } = body;
+    if (Object.keys(rest).length > 0 || !Array.isArray(events)) throw new ApiError("invalid_body");
+    if (events.length === 0 || events.length > BATCH_MAX_ITEMS) throw new ApiError("invalid_body");
+    return events.map(parseItem);
+  };
+}
+
+// When several things are wrong, the most general error wins: shape, then event, then count.
+const precedence: ErrorCode[] = ["invalid_body", "invalid_event", "invalid_count"];
+
+function firstErrorCode(issues: readonly z.core.$ZodIssue[]): ErrorCode {
+  const codes = new Set<ErrorCode>(
+    issues.map((i) => {
+      if (i.code === "unrecognized_keys" || i.path.length === 0) return "invalid_body";
+      return i.path[0] === "event" ? "invalid_event" : "invalid_count";
+    }),
+  );
+  return precedence.find((c) => codes.has(c)) ?? "invalid_body";
+}
+
+/** `days` from a query string: default 7, integer-like, clamped to 1..30. */
+export function parseDays(value: unknown): number {
+  if (value === undefined) return DAYS_DEFAULT;
+  const parsed = daysSchema.safeParse(value);
+  if (!parsed.success) throw new ApiError("invalid_days");
+  return parsed.data;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The Idempotency-Key header: absent is null; present it must be a plain token of 1..128 characters. */
+export function parseIdempotencyKey(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== "string" || !IDEMPOTENCY_KEY.test(value)) throw new ApiError("invalid_body");
+  return value;
+}

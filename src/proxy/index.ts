@@ -1,0 +1,190 @@
+// tally/proxy — the host app's same-origin route to the tally service.
+//
+//   // Next.js App Router: app/api/telemetry/[[...path]]/route.ts
+//   import { createTelemetryProxy } from "tally/proxy";
+//   const proxy = createTelemetryProxy({ serviceUrl: process.env.TALLY_URL! });
+//   export { proxy as GET, proxy as POST, proxy as DELETE };
+//
+//   // Express
+//   app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: "http://tally:3000" }));
+//
+// POST -> POST /ingest, GET ?days=N -> GET /summary, DELETE -> DELETE /me, and
+// GET /dashboard[...] -> the service's dev dashboard. It forwards the session
+// cookie(s), Authorization, Idempotency-Key and x-request-id, and nothing else:
+// no client address, no user agent, no referrer, no other cookies.
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export interface TelemetryProxyOptions {
+  /** Base URL of the tally service, e.g. `http://127.0.0.1:3000`. */
+  serviceUrl: string;
+  /** Where the proxy is mounted in the host app (Fetch handler only). Default `/api/telemetry`. */
+  basePath?: string;
+  /** Cookies forwarded to the service (the session). Default `["session"]`. */
+  cookieNames?: readonly string[];
+  /** Upstream timeout in milliseconds. Default 2000. */
+  timeoutMs?: number;
+  /**
+   * A POST from a browser sending `Sec-GPC: 1` (Global Privacy Control) is
+   * answered 204 and not forwarded, unless this is true.
+   */
+  forwardDespiteGlobalPrivacyControl?: boolean;
+  /** For tests; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+/** Largest body forwarded; the service refuses anything over 4 KiB anyway. */
+const MAX_BODY_BYTES = 8 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  });
+}
+
+function pickCookies(header: string | null, names: ReadonlySet<string>): string | undefined {
+  if (!header) return undefined;
+  const kept = header
+    .split(";")
+    .map((c) => c.trim())
+    .filter((c) => names.has(c.slice(0, c.indexOf("=")).trim()));
+  return kept.length > 0 ? kept.join("; ") : undefined;
+}
+
+/** Maps a proxied request to the service route, or null when there is none. */
+function route(method: string, subpath: string, search: URLSearchParams): string | null {
+  const path = subpath.replace(/\/+$/, "");
+  if (path === "" || path === "/summary") {
+    if (method === "POST" && path === "") return "/ingest";
+    if (method === "DELETE" && path === "") return "/me";
+    if (method === "GET") {
+      const query = new URLSearchParams();
+      for (const key of ["days", "series"]) {
+        const value = search.get(key);
+        if (value !== null) query.set(key, value);
+      }
+      const qs = query.toString();
+      return `/summary${qs ? `?${qs}` : ""}`;
+    }
+    return null;
+  }
+  if (method === "GET" && (path === "/dashboard" || /^\/dashboard\/[A-Za-z0-9._-]+$/.test(path))) return path;
+  return null;
+}
+
+/** The proxy as a Fetch `Request -> Response` handler (Next.js route handlers, Hono, Bun, Deno…). */
+export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandler {
+  const service = options.serviceUrl.replace(/\/+$/, "");
+  const basePath = (options.basePath ?? "/api/telemetry").replace(/\/+$/, "");
+  const cookieNames = new Set(options.cookieNames ?? ["session"]);
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const upstream = options.fetch ?? fetch;
+
+  return async (request) => {
+    const url = new URL(request.url);
+    const subpath = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
+    const target = route(request.method, subpath, url.searchParams);
+    const given = request.headers.get("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const idHeader = { "x-request-id": requestId };
+    if (!target) return json(request.method === "GET" ? 404 : 405, { ok: false, error: "not_found" }, idHeader);
+
+    if (target === "/ingest" && request.headers.get("sec-gpc") === "1" && !options.forwardDespiteGlobalPrivacyControl) {
+      return new Response(null, { status: 204, headers: idHeader }); // honoured, counted nowhere
+    }
+
+    // Built from scratch: only what the service needs crosses.
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": "tally-proxy", ...idHeader };
+    const cookie = pickCookies(request.headers.get("cookie"), cookieNames);
+    if (cookie) headers.cookie = cookie;
+    const authorization = request.headers.get("authorization");
+    if (authorization) headers.authorization = authorization;
+    const idempotencyKey = request.headers.get("idempotency-key");
+    if (idempotencyKey && REQUEST_ID.test(idempotencyKey)) headers["idempotency-key"] = idempotencyKey;
+
+    let body: string | undefined;
+    if (target === "/ingest") {
+      body = await request.text().catch(() => "");
+      if (body.length > MAX_BODY_BYTES) return json(413, { ok: false, error: "payload_too_large" }, idHeader);
+      headers["content-type"] = request.headers.get("content-type") ?? "application/json";
+    }
+
+    try {
+      const res = await upstream(`${service}${target}`, {
+        method: request.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const out = new Headers({ "cache-control": "no-store", ...idHeader });
+      for (const name of ["content-type", "retry-after", "content-security-policy"]) {
+        const value = res.headers.get(name);
+        if (value) out.set(name, value);
+      }
+      return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
+    } catch (err) {
+      // Duck-typed: the DOMException may come from another realm than this module's Error.
+      const name = (err as { name?: unknown } | null)?.name;
+      const timedOut = name === "TimeoutError" || name === "AbortError";
+      return json(timedOut ? 504 : 502, { ok: false, error: timedOut ? "upstream_timeout" : "upstream_unavailable" }, idHeader);
+    }
+  };
+}
+
+type ExpressLikeRequest = IncomingMessage & { body?: unknown };
+type Next = (err?: unknown) => void;
+
+/**
+ * The same proxy as Express middleware: `app.use("/api/telemetry", expressTelemetryProxy(opts))`.
+ * Mount it before any body parser, or leave the body unparsed for this path.
+ */
+export function expressTelemetryProxy(options: TelemetryProxyOptions) {
+  // Express strips the mount path from req.url, so the handler sees paths under a fixed base.
+  const handler = createTelemetryProxy({ ...options, basePath: "/mount" });
+  return async (req: ExpressLikeRequest, res: ServerResponse, next: Next) => {
+    try {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === "string") headers.set(name, value);
+        else if (Array.isArray(value)) headers.set(name, value.join(name === "cookie" ? "; " : ", "));
+      }
+      const body = req.method === "POST" ? await readBody(req) : undefined;
+      if (body === null) {
+        res.statusCode = 413;
+        res.setHeader("content-type", "application/json");
+        return void res.end(JSON.stringify({ ok: false, error: "payload_too_large" }));
+      }
+      const request = new Request(`http://host.invalid/mount${req.url ?? "/"}`, {
+        method: req.method ?? "GET",
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
+      const response = await handler(request);
+      res.statusCode = response.status;
+      response.headers.forEach((value, name) => res.setHeader(name, value));
+      res.end(Buffer.from(await response.arrayBuffer()));
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** The request body as text, or null when it is over MAX_BODY_BYTES (the rest is not read). */
+async function readBody(req: ExpressLikeRequest): Promise<string | null> {
+  if (typeof req.body === "string") return req.body;
+  if (req.body !== undefined && req.body !== null && typeof req.body === "object" && !Buffer.isBuffer(req.body)) {
+    return JSON.stringify(req.body); // an earlier JSON parser consumed the stream
+  }
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,241 @@
+// The telemetry repository: every SQL statement tally runs on its data, as plain
+// functions over a Prisma client. Raw tagged templates only (parameters, never
+// string building); the hot insert avoids Prisma's query compiler on purpose
+// (see ../shared/ENVIRONMENT.md: createMany is ~3x slower).
+import type { Db } from "./prisma.js";
+
+export interface EventCount {
+  event: string;
+  count: number;
+}
+
+/** Day partitions kept ready before and after today (UTC). */
+export const PARTITION_DAYS_BEHIND = 1;
+export const PARTITION_DAYS_AHEAD = 7;
+
+export interface IngestRequest {
+  /** The hashed viewer id. */
+  viewerId: string;
+  /** The request's Idempotency-Key, if it sent one. */
+  key: string | null;
+  items: readonly EventCount[];
+}
+
+export type IngestOutcome =
+  | { outcome: "stored" | "replayed"; stored: number }
+  | { outcome: "rate_limited"; stored: 0; retryAfter: number };
+
+/**
+ * Stores the counts of one or more requests in one statement, and so one
+ * transaction (see tally_ingest in the migrations): idempotency keys, the shared
+ * per-viewer row budget and one row per count, all committed together or not
+ * at all. Returns one outcome per request, in order.
+ */
+export async function ingest(db: Db, requests: readonly IngestRequest[], rateLimit: number): Promise<IngestOutcome[]> {
+  const viewers = requests.map((r) => r.viewerId);
+  const keys = requests.map((r) => r.key);
+  const itemReq: number[] = [];
+  const itemEvent: string[] = [];
+  const itemCount: number[] = [];
+  requests.forEach((r, i) => {
+    for (const item of r.items) {
+      itemReq.push(i + 1);
+      itemEvent.push(item.event);
+      itemCount.push(item.count);
+    }
+  });
+  const call = () => db.$queryRaw<{ req: number; outcome: string; stored: number; retry_after: number | null }[]>`
+    SELECT req, outcome, stored, retry_after FROM tally_ingest(
+      ${viewers}::text[], ${keys}::text[], ${itemReq}::int[], ${itemEvent}::text[], ${itemCount}::int[], ${rateLimit}::int)`;
+  let rows;
+  try {
+    rows = await call();
+  } catch (err) {
+    // The day's partition is missing (the maintenance job has not run since
+    // midnight, or the clock jumped): create it and try once more.
+    if (!isMissingPartition(err)) throw err;
+    await ensurePartitionsAround(db);
+    rows = await call();
+  }
+  const outcomes = new Array<IngestOutcome>(requests.length);
+  for (const r of rows) {
+    outcomes[r.req - 1] =
+      r.outcome === "rate_limited"
+        ? { outcome: "rate_limited", stored: 0, retryAfter: r.retry_after ?? 60 }
+        : { outcome: r.outcome as "stored" | "replayed", stored: r.stored };
+  }
+  return outcomes;
+}
+
+function isMissingPartition(err: unknown): boolean {
+  return err instanceof Error && /no partition of relation "telemetry_event" found/.test(err.message);
+}
+
+/** The viewer's counts per event over the last `days` × 24 h; events with no rows are absent. */
+export async function countsSince(db: Db, viewerId: string, days: number): Promise<Map<string, number>> {
+  const rows = await db.$queryRaw<{ event: string; n: number }[]>`
+    SELECT event, count(*)::int AS n
+    FROM telemetry_event
+    WHERE viewer_id = ${viewerId} AND created_at >= now() - make_interval(days => ${days}::int)
+    GROUP BY event`;
+  return new Map(rows.map((r) => [r.event, r.n]));
+}
+
+export interface DailySeries {
+  /** UTC dates (YYYY-MM-DD) covering the window, oldest first; the first and last are partial days. */
+  days: string[];
+  /** event -> count per day, aligned with `days`; events with no rows are absent. */
+  counts: Map<string, number[]>;
+}
+
+/** The same window as countsSince, split by UTC day and zero-filled. */
+export async function dailyCountsSince(db: Db, viewerId: string, days: number): Promise<DailySeries> {
+  const rows = await db.$queryRaw<{ day: string; event: string | null; n: number }[]>`
+    WITH bounds AS (SELECT now() - make_interval(days => ${days}::int) AS since, now() AS until),
+    calendar AS (
+      SELECT to_char(d, 'YYYY-MM-DD') AS day
+      FROM bounds, generate_series(
+        date_trunc('day', since AT TIME ZONE 'UTC'), date_trunc('day', until AT TIME ZONE 'UTC'), interval '1 day') AS d)
+    SELECT c.day, t.event, coalesce(t.n, 0)::int AS n
+    FROM calendar c
+    LEFT JOIN (
+      SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, event, count(*)::int AS n
+      FROM telemetry_event, bounds
+      WHERE viewer_id = ${viewerId} AND created_at >= bounds.since
+      GROUP BY 1, 2) t ON t.day = c.day
+    ORDER BY c.day`;
+  const dayList = [...new Set(rows.map((r) => r.day))];
+  const index = new Map(dayList.map((d, i) => [d, i]));
+  const counts = new Map<string, number[]>();
+  for (const r of rows) {
+    if (!r.event) continue;
+    const series = counts.get(r.event) ?? new Array<number>(dayList.length).fill(0);
+    series[index.get(r.day)!] = r.n;
+    counts.set(r.event, series);
+  }
+  return { days: dayList, counts };
+}
+
+/** Erases every row of one viewer. Returns the rows deleted. */
+export async function deleteViewer(db: Db, viewerId: string): Promise<number> {
+  return db.$executeRaw`DELETE FROM telemetry_event WHERE viewer_id = ${viewerId}`;
+}
+
+export async function countViewerRows(db: Db, viewerId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM telemetry_event WHERE viewer_id = ${viewerId}`;
+  return row?.n ?? 0;
+}
+
+export async function ping(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
+}
+
+/** The database's clock: windows and cutoffs use it, like created_at's default. */
+export async function databaseNow(db: Db): Promise<Date> {
+  const [row] = await db.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
+  if (!row) throw new Error("SELECT now() returned no row");
+  return row.now;
+}
+
+// ---- retention -------------------------------------------------------------
+
+/** Creates the missing day partitions from `from` to `to` (UTC dates, inclusive). */
+export async function ensurePartitions(db: Db, from: Date, to: Date): Promise<number> {
+  const [row] = await db.$queryRaw<{ created: number }[]>`
+    SELECT tally_ensure_partitions(${isoDay(from)}::date, ${isoDay(to)}::date) AS created`;
+  return row?.created ?? 0;
+}
+
+/** Keeps partitions ready from yesterday to a week ahead, by the database's clock. */
+export async function ensurePartitionsAround(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<{ created: number }[]>`
+    SELECT tally_ensure_partitions(
+      (now() AT TIME ZONE 'UTC')::date - ${PARTITION_DAYS_BEHIND}::int,
+      (now() AT TIME ZONE 'UTC')::date + ${PARTITION_DAYS_AHEAD}::int) AS created`;
+  return row?.created ?? 0;
+}
+
+/** Day partitions that hold only rows older than the cutoff, oldest first. */
+export async function expiredPartitions(db: Db, cutoff: Date): Promise<string[]> {
+  const rows = await db.$queryRaw<{ partition_name: string }[]>`
+    SELECT partition_name FROM tally_expired_partitions(${cutoff}::timestamptz)`;
+  return rows.map((r) => r.partition_name);
+}
+
+/** Drops one expired day partition; returns the rows it held. */
+export async function dropPartition(db: Db, name: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`SELECT tally_drop_partition(${name}) AS n`;
+  return Number(row?.n ?? 0);
+}
+
+/** Idempotency keys are remembered this long; a retry after that stores again. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+/** Forgets idempotency keys past their window, spent rate windows and old job claims. */
+export async function deleteExpiredBookkeeping(db: Db): Promise<void> {
+  await db.$executeRaw`
+    DELETE FROM telemetry_idempotency WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}::int)`;
+  await db.$executeRaw`DELETE FROM telemetry_rate_window WHERE window_start < now() - interval '1 hour'`;
+  await db.$executeRaw`DELETE FROM telemetry_job_claim WHERE slot < now() - interval '7 days'`;
+}
+
+/** Claims one scheduled tick of a job; true for exactly one replica per (job, slot). */
+export async function claimJobSlot(db: Db, job: string, slot: Date): Promise<boolean> {
+  const inserted = await db.$executeRaw`
+    INSERT INTO telemetry_job_claim (job, slot) VALUES (${job}, ${slot}::timestamptz) ON CONFLICT DO NOTHING`;
+  return inserted === 1;
+}
+
+/** Deletes at most `limit` rows older than the cutoff; returns how many. */
+export async function deleteOlderThan(db: Db, cutoff: Date, limit: number): Promise<number> {
+  return db.$executeRaw`
+    DELETE FROM telemetry_event
+    WHERE (id, created_at) IN (
+      SELECT id, created_at FROM telemetry_event
+      WHERE created_at < ${cutoff}::timestamptz
+      LIMIT ${limit}::int)`;
+}
+
+export async function countOlderThan(db: Db, cutoff: Date): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM telemetry_event WHERE created_at < ${cutoff}::timestamptz`;
+  return Number(row?.n ?? 0);
+}
+
+export async function oldestRowAt(db: Db): Promise<Date | null> {
+  const [row] = await db.$queryRaw<{ oldest: Date | null }[]>`
+    SELECT min(created_at) AS oldest FROM telemetry_event`;
+  return row?.oldest ?? null;
+}
+
+export interface PurgeRunRecord {
+  ranAt: Date;
+  cutoff: Date;
+  rowsDeleted: number;
+  partitionsDropped: number;
+  durationMs: number;
+  trigger: string;
+}
+
+export async function recordPurgeRun(db: Db, run: Omit<PurgeRunRecord, "ranAt">): Promise<void> {
+  await db.purgeRun.create({
+    data: {
+      cutoff: run.cutoff,
+      rowsDeleted: BigInt(run.rowsDeleted),
+      partitionsDropped: run.partitionsDropped,
+      durationMs: run.durationMs,
+      trigger: run.trigger,
+    },
+  });
+}
+
+export async function lastPurgeRun(db: Db): Promise<PurgeRunRecord | null> {
+  const row = await db.purgeRun.findFirst({ orderBy: { ranAt: "desc" } });
+  if (!row) return null;
+  return { ...row, rowsDeleted: Number(row.rowsDeleted) };
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
