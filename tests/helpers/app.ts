@@ -1,0 +1,80 @@
+// Builds the real app in-process (createApp with real config, catalog, auth and
+// store) on a test database, with its log lines captured for assertions.
+import { Writable } from "node:stream";
+import type { Express } from "express";
+import { createApp } from "../../src/app.js";
+import { createViewerResolver } from "../../src/auth/session.js";
+import { createViewerHasher, type ViewerHasher } from "../../src/auth/viewer-id.js";
+import { mintSessionToken } from "../../src/auth/token.js";
+import { loadCatalog } from "../../src/catalog/catalog.js";
+import { loadConfig, type Config } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { connectStore, type StoreConnection } from "../../src/store/prisma.js";
+
+export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789";
+export const TEST_ID_SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+export interface TestApp {
+  app: Express;
+  config: Config;
+  store: StoreConnection;
+  hash: ViewerHasher;
+  /** Every log line written so far, parsed. */
+  logs: Record<string, unknown>[];
+  rawLogs: string[];
+  close(): Promise<void>;
+}
+
+export function buildTestApp(databaseUrl: string, env: Record<string, string> = {}): TestApp {
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    TELEMETRY_ID_SECRET: TEST_ID_SECRET,
+    LOG_LEVEL: "info",
+    ...env,
+  });
+  const rawLogs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      rawLogs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      cb();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const store = connectStore({ databaseUrl, poolSize: 4, logger });
+  const app = createApp({
+    config,
+    catalog: loadCatalog(config.telemetry.catalogFile),
+    db: store.prisma,
+    resolveViewer: createViewerResolver(config),
+    hashViewer: createViewerHasher(config.idSecret),
+    logger,
+  });
+  return {
+    app,
+    config,
+    store,
+    hash: createViewerHasher(config.idSecret),
+    rawLogs,
+    get logs() {
+      return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    close: () => store.close(),
+  };
+}
+
+let counter = 0;
+/** A viewer id unique to this test run, so tests never share data. */
+export function newViewer(label = "viewer"): string {
+  counter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+export function tokenFor(viewer: string, opts: { ttlSeconds?: number; secret?: string; issuer?: string; audience?: string } = {}) {
+  return mintSessionToken({ secret: opts.secret ?? TEST_SESSION_SECRET, viewer, ...opts });
+}
+
+export async function bearer(viewer: string): Promise<{ authorization: string }> {
+  return { authorization: `Bearer ${await tokenFor(viewer)}` };
+}

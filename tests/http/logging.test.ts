@@ -1,0 +1,82 @@
+// Privacy in logs: run every route with personal-looking data in every header
+// and body, and fail if any of it reaches a log line.
+import request from "supertest";
+import { buildTestApp, newViewer, tokenFor, type TestApp } from "../helpers/app.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+
+let db: TestDatabase;
+let t: TestApp;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  t = buildTestApp(db.url);
+});
+afterAll(async () => {
+  await t.close();
+  await db.drop();
+});
+
+test("logs carry request ids, routes, status codes and timings, and nothing personal", async () => {
+  const viewer = newViewer("person@example.com");
+  const token = await tokenFor(viewer);
+  const personal = {
+    "user-agent": "Mozilla/5.0 (UA-SENTINEL)",
+    "x-forwarded-for": "198.51.100.77",
+    "x-real-ip": "198.51.100.78",
+    referer: "https://app.example/REFERRER-SENTINEL",
+    cookie: `session=${token}; tracking=COOKIE-SENTINEL`,
+  };
+  const body = { event: "suggestion_shown", count: 2 };
+  await request(t.app).post("/ingest").set(personal).send(body);
+  await request(t.app).post("/ingest").set(personal).set("authorization", `Bearer ${token}`).send({ event: "BODY-SENTINEL" });
+  await request(t.app).post("/ingest").set(personal).send("{not json BODY-SENTINEL");
+  await request(t.app).post("/ingest").set(personal).send({ event: "suggestion_shown", pad: "BODY-SENTINEL".repeat(500) });
+  await request(t.app).get("/summary?days=3&q=QUERY-SENTINEL").set(personal);
+  await request(t.app).get("/summary?days=QUERY-SENTINEL").set(personal);
+  await request(t.app).delete("/me").set(personal);
+  await request(t.app).get("/healthz").set(personal);
+  await request(t.app).get("/readyz").set(personal);
+  await request(t.app).get("/explain").set(personal);
+  await request(t.app).get("/PATH-SENTINEL/person@example.com").set(personal);
+  await request(t.app).post("/ingest").send(body); // 401
+
+  const logs = t.rawLogs.join("\n");
+  for (const secret of [
+    "UA-SENTINEL",
+    "198.51.100",
+    "127.0.0.1",
+    "::ffff",
+    "REFERRER-SENTINEL",
+    "COOKIE-SENTINEL",
+    token,
+    token.split(".")[1]!,
+    "BODY-SENTINEL",
+    "QUERY-SENTINEL",
+    "PATH-SENTINEL",
+    "person@example.com",
+    viewer,
+    t.hash(viewer),
+  ]) {
+    expect({ secret, found: logs.includes(secret) }).toEqual({ secret, found: false });
+  }
+
+  const requests = t.logs.filter((l) => l.msg === "request" || l.msg === "request failed");
+  expect(requests).toHaveLength(12);
+  for (const line of requests) {
+    expect(Object.keys(line).sort()).toEqual(["level", "method", "ms", "msg", "reqId", "route", "service", "status", "time"]);
+  }
+  expect(requests.map((l) => [l.route, l.status])).toEqual([
+    ["/ingest", 200],
+    ["/ingest", 400],
+    ["/ingest", 400],
+    ["/ingest", 413],
+    ["/summary", 200],
+    ["/summary", 400],
+    ["/me", 200],
+    ["/healthz", 200],
+    ["/readyz", 200],
+    ["/explain", 200],
+    ["unmatched", 404],
+    ["/ingest", 401],
+  ]);
+});

@@ -1,0 +1,81 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { migrate, MigrationError, readMigrations } from "../../src/store/migrate.js";
+import { createEmptyDatabase, type TestDatabase } from "../helpers/database.js";
+
+let db: TestDatabase;
+beforeEach(async () => {
+  db = await createEmptyDatabase();
+});
+afterEach(() => db.drop());
+
+function migrationsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "tally-migrations-"));
+  for (const [name, sql] of Object.entries(files)) {
+    mkdirSync(path.join(dir, name));
+    writeFileSync(path.join(dir, name, "migration.sql"), sql);
+  }
+  return dir;
+}
+
+test("applies every migration once and records it like prisma migrate deploy", async () => {
+  const all = readMigrations().map((m) => m.name);
+  const first = await migrate(db.url);
+  expect(first).toEqual({ applied: all, alreadyApplied: [] });
+  const { rows } = await db.sql.query(
+    `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count
+     FROM _prisma_migrations ORDER BY migration_name`,
+  );
+  expect(rows).toEqual(
+    readMigrations().map((m) => ({
+      migration_name: m.name,
+      checksum: m.checksum,
+      finished: true,
+      rolled_back_at: null,
+      applied_steps_count: 1,
+    })),
+  );
+  expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test("running twice is safe: the second run applies nothing", async () => {
+  await migrate(db.url);
+  const second = await migrate(db.url);
+  expect(second.applied).toEqual([]);
+  expect(second.alreadyApplied).toEqual(readMigrations().map((m) => m.name));
+  const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM _prisma_migrations");
+  expect(rows[0].n).toBe(readMigrations().length);
+});
+
+test("five concurrent runs (replicas starting together) apply each migration exactly once", async () => {
+  const results = await Promise.all(Array.from({ length: 5 }, () => migrate(db.url)));
+  const appliedBy = results.filter((r) => r.applied.length > 0);
+  expect(appliedBy).toHaveLength(1);
+  const { rows } = await db.sql.query("SELECT migration_name, count(*)::int AS n FROM _prisma_migrations GROUP BY 1");
+  expect(rows.every((r: { n: number }) => r.n === 1)).toBe(true);
+  expect(rows).toHaveLength(readMigrations().length);
+});
+
+test("a failing migration leaves neither its changes nor a record, and stops later ones", async () => {
+  const dir = migrationsDir({
+    "1_ok": "CREATE TABLE a (x int);",
+    "2_bad": "CREATE TABLE b (x int); SELECT * FROM no_such_table;",
+    "3_later": "CREATE TABLE c (x int);",
+  });
+  await expect(migrate(db.url, dir)).rejects.toThrow(MigrationError);
+  await expect(migrate(db.url, dir)).rejects.toThrow(/2_bad failed/);
+  const { rows } = await db.sql.query(
+    "SELECT to_regclass('a') AS a, to_regclass('b') AS b, to_regclass('c') AS c",
+  );
+  expect(rows[0]).toEqual({ a: "a", b: null, c: null });
+  const recorded = await db.sql.query("SELECT migration_name FROM _prisma_migrations");
+  expect(recorded.rows).toEqual([{ migration_name: "1_ok" }]);
+});
+
+test("a migration edited after it was applied is refused", async () => {
+  const dir = migrationsDir({ "1_ok": "CREATE TABLE a (x int);" });
+  await migrate(db.url, dir);
+  writeFileSync(path.join(dir, "1_ok", "migration.sql"), "CREATE TABLE a (x bigint);");
+  await expect(migrate(db.url, dir)).rejects.toThrow(/changed after it was applied/);
+});
