@@ -8,6 +8,7 @@ import type { Catalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorHandler, notFound } from "./http/errors.js";
+import { requestDeadline } from "./http/middleware.js";
 import { opsRoutes } from "./http/ops-routes.js";
 import { telemetryRoutes } from "./http/telemetry-routes.js";
 import { httpLogger } from "./logger.js";
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps): Express {
   app.set("trust proxy", false);
 
   app.use(httpLogger(deps.logger));
+  app.use(requestDeadline(deps.config.requestTimeoutMs));
   app.use((_req, res, next) => {
     res.setHeader("cache-control", "no-store");
     res.setHeader("x-content-type-options", "nosniff");

@@ -34,6 +34,7 @@ const envSchema = z.object({
     z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").optional(),
   ),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  REQUEST_TIMEOUT_MS: int(50, 120_000).default(10_000),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
 
   TELEMETRY_ENABLED: bool.default(true),
@@ -66,6 +67,8 @@ export interface Config {
   /** Absent outside production means "start an embedded PostgreSQL". */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** A request not answered by then gets 503; database statements are cancelled at half of it. */
+  readonly requestTimeoutMs: number;
   readonly dataDir: string;
   readonly telemetry: {
     readonly enabled: boolean;
@@ -133,6 +136,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     dataDir: e.TALLY_DATA_DIR,
     telemetry: {
       enabled: e.TELEMETRY_ENABLED,

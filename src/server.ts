@@ -1,7 +1,7 @@
 // Boot: config -> catalog -> database -> migrate -> store -> app -> listen -> cron.
 // close() undoes it in reverse: cron, stop accepting, finish in-flight
 // requests, close the pool, stop an embedded database.
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
@@ -22,12 +22,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Explicit server timeouts: a slow client cannot hold a connection for long. */
-export const SERVER_TIMEOUTS = {
-  headersTimeout: 10_000,
-  requestTimeout: 15_000,
-  keepAliveTimeout: 5_000,
-} as const;
+/**
+ * Server timeouts derived from REQUEST_TIMEOUT_MS (default 10 s): a slow-loris
+ * client must send its headers within the deadline and its whole request
+ * within 1.5× it, or the socket is closed. Node only checks these every
+ * connectionsCheckingInterval (30 s by default), so that is tightened too.
+ */
+export function serverTimeouts(requestTimeoutMs: number) {
+  return {
+    headersTimeout: requestTimeoutMs,
+    requestTimeout: Math.ceil(requestTimeoutMs * 1.5),
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
+  };
+}
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const catalog = loadCatalog(config.telemetry.catalogFile);
@@ -39,7 +47,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const migrations = await migrate(database.url);
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, "migrations applied");
 
-  const store = connectStore({ databaseUrl: database.url, poolSize: config.databasePoolSize, logger });
+  const store = connectStore({ databaseUrl: database.url, poolSize: config.databasePoolSize,
+    statementTimeoutMs: Math.max(25, Math.floor(config.requestTimeoutMs / 2)),
+    logger,
+  });
   await ensurePartitionsAround(store.prisma);
   const app = createApp({
     config,
@@ -50,8 +61,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
   });
 
-  const server = createServer(app);
-  Object.assign(server, SERVER_TIMEOUTS);
+  const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
@@ -77,6 +87,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await new Promise<void>((resolve) => {
         server.close(() => resolve()); // stops accepting; resolves once in-flight requests finish
         server.closeIdleConnections();
+        // Busy keep-alive connections would otherwise go on carrying new
+        // requests: each one's next answer now closes it.
+        server.on("request", (_req, res: ServerResponse) => res.setHeader("connection", "close"));
       });
       await store.close();
       await database.stop();

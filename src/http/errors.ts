@@ -50,8 +50,13 @@ function bodyParserCode(err: { type?: unknown; status?: unknown; expose?: unknow
 
 export const notFound: RequestHandler = (_req, _res, next) => next(new ApiError("not_found"));
 
-export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-  if (res.headersSent) return next(err);
+export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+  // Already answered (the request deadline fired first): a late outcome has
+  // nowhere to go. A half-sent response cannot be completed, so it is cut.
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
   let code: ErrorCode;
   if (err instanceof ApiError) {
     code = err.code;

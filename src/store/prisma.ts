@@ -10,6 +10,8 @@ export type Db = PrismaClient;
 export interface StoreOptions {
   databaseUrl: string;
   poolSize: number;
+  /** Statements running longer are cancelled by the server (default 10 s). */
+  statementTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -19,7 +21,7 @@ export interface StoreConnection {
   close(): Promise<void>;
 }
 
-export function connectStore({ databaseUrl, poolSize, logger }: StoreOptions): StoreConnection {
+export function connectStore({ databaseUrl, poolSize, statementTimeoutMs = 10_000, logger }: StoreOptions): StoreConnection {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
@@ -28,7 +30,7 @@ export function connectStore({ databaseUrl, poolSize, logger }: StoreOptions): S
     connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
     // A statement stuck longer than this is cancelled by the server.
-    statement_timeout: 10_000,
+    statement_timeout: statementTimeoutMs,
   });
   // Without this listener an idle client's error (database restart,
   // pg_terminate_backend) would be an uncaught 'error' event and kill the process.

@@ -1,45 +1,18 @@
 // `tally serve` as a process, the way `npm start` and the Docker image run it.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CLI, cliEnv } from "../helpers/cli.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET } from "../helpers/app.js";
+import { killAll, startTally } from "../helpers/processes.js";
 
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, "serve"], { env: cliEnv({ PORT: "0", LOG_LEVEL: "info", ...env }) });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
-    const check = () => {
-      const line = out.split("\n").find((l) => l.includes('"tally listening"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line).port);
-      } else setTimeout(check, 50);
-    };
-    void exited.then(() => reject(new Error(`serve exited early:\n${out}`)));
-    check();
-  });
-  return { child, port, output: () => out, exited };
-}
+afterAll(killAll);
 
 test("without DATABASE_URL it starts an embedded PostgreSQL, serves, and Ctrl-C stops both cleanly", async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "tally-serve-"));
-  const s = await serve({ NODE_ENV: "development", TALLY_DATA_DIR: dataDir });
+  const s = await startTally({ NODE_ENV: "development", TALLY_DATA_DIR: dataDir });
   try {
-    const base = `http://127.0.0.1:${s.port}`;
+    const base = s.url;
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ok: true });
     const res = await fetch(`${base}/ingest`, {
       method: "POST",
@@ -57,7 +30,7 @@ test("without DATABASE_URL it starts an embedded PostgreSQL, serves, and Ctrl-C 
     expect(existsSync(pidFile)).toBe(false);
     expect(() => process.kill(pgPid, 0)).toThrow(); // the database process is gone too
   } finally {
-    s.child.kill("SIGKILL");
+    await killAll();
   }
 }, 60_000);
 
@@ -69,8 +42,8 @@ describe("with DATABASE_URL", () => {
   afterAll(() => db.drop());
 
   test("SIGTERM finishes in-flight work and exits 0; the rows acknowledged are stored", async () => {
-    const s = await serve({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: TEST_SESSION_SECRET });
-    const base = `http://127.0.0.1:${s.port}`;
+    const s = await startTally({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: TEST_SESSION_SECRET });
+    const base = s.url;
     const sends = Array.from({ length: 20 }, () =>
       fetch(`${base}/ingest`, {
         method: "POST",

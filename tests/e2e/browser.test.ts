@@ -7,7 +7,7 @@ import type { Browser } from "playwright-core";
 import { TEST_ID_SECRET } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { startHostApp, startTally, type Proc } from "../helpers/processes.js";
+import { killAll, startHostApp, startTally, type Proc } from "../helpers/processes.js";
 import { createViewerHasher } from "../../src/auth/viewer-id.js";
 
 const SESSION_SECRET = "e2e-session-secret-0123456789-0123456789-abcdef";
@@ -68,6 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await Promise.all([host?.stop(), tally?.stop(), prodTally?.stop()]);
+  await killAll();
   recorder?.closeAllConnections();
   recorder?.close();
   await db?.drop();
