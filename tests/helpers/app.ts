@@ -42,7 +42,7 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const store = connectStore({ databaseUrl, poolSize: 4, logger });
+  const store = connectStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.requestTimeoutMs / 2, logger });
   const app = createApp({
     config,
     catalog: loadCatalog(config.telemetry.catalogFile),

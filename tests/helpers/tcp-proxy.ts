@@ -1,18 +1,25 @@
 // A loopback TCP proxy in front of PostgreSQL: stop() cuts every connection and
 // refuses new ones (the database "goes away"), start() brings it back on the
-// same port. Lets a test take the database away from one app without touching
+// same port; stall() keeps connections open but silent (a hung database).
+// Lets a test take the database away from one app without touching
 // the server other test files share.
 import { createServer, Socket, type Server } from "node:net";
 
 export class TcpProxy {
   private server: Server | undefined;
   private sockets = new Set<Socket>();
+  private pairs = new Set<[Socket, Socket]>();
+  private stalled = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
   async start(): Promise<void> {
     const server = createServer((client) => {
+      this.sockets.add(client);
+      client.on("close", () => this.sockets.delete(client));
+      client.on("error", () => client.destroy());
+      if (this.stalled) return; // accepted, never answered
       const upstream = new Socket();
       upstream.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
@@ -24,13 +31,27 @@ export class TcpProxy {
         });
       }
       client.pipe(upstream).pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.on("close", () => this.pairs.delete(pair));
     });
     await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
     this.port = (server.address() as { port: number }).port;
     this.server = server;
   }
 
+  /** The database hangs: bytes stop flowing both ways, new connections are never answered. */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stalled = false;
+    this.pairs.clear();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     const server = this.server;

@@ -1,0 +1,96 @@
+// Two `tally serve` processes on one database, the way two replicas run behind
+// a load balancer: they start together on an empty database (migrations must
+// not race), both run the purge cron every second (each tick must run on
+// exactly one), and they share one row budget and one set of counts.
+import { TEST_ID_SECRET, TEST_SESSION_SECRET, newViewer, tokenFor } from "../helpers/app.js";
+import { countRows, createEmptyDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
+import { killAll, startTally, type Proc } from "../helpers/processes.js";
+import { createViewerHasher } from "../../src/auth/viewer-id.js";
+
+const RATE_LIMIT = 10;
+let db: TestDatabase;
+let a: Proc;
+let b: Proc;
+
+beforeAll(async () => {
+  db = await createEmptyDatabase();
+  const env = {
+    DATABASE_URL: db.url,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    TELEMETRY_ID_SECRET: TEST_ID_SECRET,
+    TELEMETRY_RATE_LIMIT: String(RATE_LIMIT),
+    TELEMETRY_RETENTION_DAYS: "1",
+    TELEMETRY_PURGE_CRON: "* * * * * *", // every second, to see many ticks
+  };
+  [a, b] = await Promise.all([startTally(env), startTally(env)]);
+}, 60_000);
+afterAll(async () => {
+  await killAll();
+  await db.drop();
+});
+
+async function post(p: Proc, token: string, count: number): Promise<number> {
+  const res = await fetch(`${p.url}/ingest`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ event: "suggestion_shown", count }),
+  });
+  return res.status;
+}
+
+test("migrations at start do not race: each applied exactly once, by one of the two", async () => {
+  const { rows } = await db.sql.query<{ migration_name: string; n: string }>(
+    "SELECT migration_name, count(*) AS n FROM _prisma_migrations GROUP BY 1",
+  );
+  expect(rows.length).toBeGreaterThanOrEqual(2);
+  for (const r of rows) expect(Number(r.n)).toBe(1);
+  const appliedBy = [a, b].filter((p) => p.output().includes('"migrations applied"'));
+  expect(appliedBy).toHaveLength(1);
+});
+
+test("the purge runs on exactly one replica per cron tick, and does purge", async () => {
+  const old = new Date(Date.now() - 3 * 86_400_000);
+  await seedRows(db, "expired-viewer", "suggestion_shown", old, 5);
+  await new Promise((r) => setTimeout(r, 3_500));
+
+  const ticks = Number((await db.sql.query("SELECT count(*) AS n FROM telemetry_job_claim WHERE job = 'purge'")).rows[0].n);
+  const runs = Number((await db.sql.query("SELECT count(*) AS n FROM telemetry_purge_run WHERE trigger = 'cron'")).rows[0].n);
+  const finished = (p: Proc) => p.output().split("\n").filter((l) => l.includes('"purge finished"')).length;
+  expect(ticks).toBeGreaterThanOrEqual(3);
+  // A run still in progress has claimed its tick but not yet recorded itself.
+  expect(runs).toBeGreaterThanOrEqual(ticks - 1);
+  expect(runs).toBeLessThanOrEqual(ticks);
+  const skipped = (p: Proc) => p.output().split("\n").filter((l) => l.includes('"purge skipped')).length;
+  expect(finished(a) + finished(b)).toBe(runs);
+  expect(skipped(a) + skipped(b)).toBe(0); // never two replicas on one tick
+  expect(await countRows(db, { viewerId: "expired-viewer" })).toBe(0);
+}, 30_000);
+
+test("the row budget holds across both replicas", async () => {
+  // Stay inside one budget minute.
+  const second = new Date().getUTCSeconds();
+  if (second > 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
+  const token = await tokenFor(newViewer("budget"));
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) statuses.push(await post(a, token, 1), await post(b, token, 1));
+  expect(statuses.filter((s) => s === 200)).toHaveLength(RATE_LIMIT);
+  expect(statuses.filter((s) => s === 429)).toHaveLength(16 - RATE_LIMIT);
+  // Both replicas refused, so neither is keeping its own budget in memory.
+  expect(statuses.slice(RATE_LIMIT).every((s) => s === 429)).toBe(true);
+}, 30_000);
+
+test("counts sent to both replicas add up exactly, and each replica reports the same total", async () => {
+  const viewer = newViewer("both");
+  const token = await tokenFor(viewer);
+  const sends = [
+    ...Array.from({ length: 2 }, () => post(a, token, 3)),
+    ...Array.from({ length: 2 }, () => post(b, token, 2)),
+  ];
+  expect(await Promise.all(sends)).toEqual([200, 200, 200, 200]);
+  const expected = 2 * 3 + 2 * 2;
+  expect(await countRows(db, { viewerId: createViewerHasher(TEST_ID_SECRET)(viewer) })).toBe(expected);
+  for (const p of [a, b]) {
+    const res = await fetch(`${p.url}/summary?days=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await res.json()) as { counts: Record<string, number> }).counts.suggestion_shown).toBe(expected);
+  }
+});
