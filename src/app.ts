@@ -44,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
       catalog: deps.catalog,
       enabled: deps.config.telemetry.enabled,
       rateLimit: deps.config.telemetry.rateLimit,
+      batching: deps.config.ingestBatching,
       resolveViewer: deps.resolveViewer,
       hashViewer: deps.hashViewer,
       logger: deps.logger,

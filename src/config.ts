@@ -35,6 +35,8 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   REQUEST_TIMEOUT_MS: int(50, 120_000).default(10_000),
+  INGEST_BATCH_WAIT_MS: int(0, 50).default(2),
+  INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(100),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
 
   TELEMETRY_ENABLED: bool.default(true),
@@ -69,6 +71,8 @@ export interface Config {
   readonly databasePoolSize: number;
   /** A request not answered by then gets 503; database statements are cancelled at half of it. */
   readonly requestTimeoutMs: number;
+  /** Group commit of ingest requests (store/ingest-batcher.ts). */
+  readonly ingestBatching: { readonly maxWaitMs: number; readonly maxRows: number };
   readonly dataDir: string;
   readonly telemetry: {
     readonly enabled: boolean;
@@ -137,6 +141,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    ingestBatching: { maxWaitMs: e.INGEST_BATCH_WAIT_MS, maxRows: e.INGEST_BATCH_MAX_ROWS },
     dataDir: e.TALLY_DATA_DIR,
     telemetry: {
       enabled: e.TELEMETRY_ENABLED,

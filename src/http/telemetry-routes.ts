@@ -1,11 +1,13 @@
 // The data endpoints: POST /ingest, GET /summary, DELETE /me. This is the ingest
-// path: kill switch -> session -> body -> validation -> one INSERT -> 200 after commit.
+// path: kill switch -> session -> body -> validation -> group commit (one
+// tally_ingest call for the requests of the same ~2 ms) -> 200 after commit.
 import { Router } from "express";
 import type { Logger } from "pino";
 import type { Catalog } from "../catalog/catalog.js";
 import { zeroFilledCounts, zeroFilledSeries } from "../catalog/counts.js";
 import type { Db } from "../store/prisma.js";
-import { countsSince, dailyCountsSince, deleteViewer, ingest } from "../store/telemetry-repo.js";
+import { createIngestBatcher } from "../store/ingest-batcher.js";
+import { countsSince, dailyCountsSince, deleteViewer } from "../store/telemetry-repo.js";
 import type { ViewerHasher } from "../auth/viewer-id.js";
 import type { ViewerResolver } from "../auth/session.js";
 import { jsonBody, killSwitch, requireViewer, viewerOf } from "./middleware.js";
@@ -19,6 +21,8 @@ export interface TelemetryRouteDeps {
   enabled: boolean;
   /** Rows per viewer per minute (0: no budget). */
   rateLimit: number;
+  /** Group commit: how long a request may wait for others, and the batch size that sends at once. */
+  batching: { maxWaitMs: number; maxRows: number };
   resolveViewer: ViewerResolver;
   hashViewer: ViewerHasher;
   logger: Logger;
@@ -30,13 +34,14 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): Router {
   const disabled = killSwitch(deps.enabled);
   const viewer = requireViewer(deps.resolveViewer, deps.hashViewer);
   const parseIngest = createIngestParser(catalog);
+  const batcher = createIngestBatcher(db, { rateLimit: deps.rateLimit, ...deps.batching });
 
   router.post("/ingest", disabled, viewer, jsonBody, async (req, res) => {
     const items = parseIngest(req.body);
     const key = parseIdempotencyKey(req.headers["idempotency-key"]);
     const request = { viewerId: viewerOf(req), key, items };
-    const [result] = await withStore(logger, () => ingest(db, [request], deps.rateLimit));
-    if (!result) throw new Error("tally_ingest returned no outcome");
+    // Answered only once the batch holding this request has committed.
+    const result = await withStore(logger, () => batcher.submit(request));
     if (result.outcome === "rate_limited") throw new ApiError("rate_limited", result.retryAfter);
     if (result.outcome === "replayed") res.setHeader("idempotent-replayed", "true");
     res.json({ ok: true, stored: result.stored });

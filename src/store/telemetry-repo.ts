@@ -71,12 +71,27 @@ function isMissingPartition(err: unknown): boolean {
   return err instanceof Error && /no partition of relation "telemetry_event" found/.test(err.message);
 }
 
+// ---- summary ---------------------------------------------------------------
+// The window is the last `days` × 24 h. Its first UTC day is partial: those rows
+// are counted from telemetry_event (one day partition, one index range). Every
+// later day, today included, is whole inside the window and read from the
+// telemetry_daily rollup. So a summary reads at most one day of a viewer's raw
+// rows, however many they have.
+
 /** The viewer's counts per event over the last `days` × 24 h; events with no rows are absent. */
 export async function countsSince(db: Db, viewerId: string, days: number): Promise<Map<string, number>> {
   const rows = await db.$queryRaw<{ event: string; n: number }[]>`
-    SELECT event, count(*)::int AS n
-    FROM telemetry_event
-    WHERE viewer_id = ${viewerId} AND created_at >= now() - make_interval(days => ${days}::int)
+    WITH w AS (
+      SELECT now() - make_interval(days => ${days}::int) AS since,
+             ((now() - make_interval(days => ${days}::int)) AT TIME ZONE 'UTC')::date AS first_day)
+    SELECT event, sum(n)::int AS n FROM (
+      SELECT d.event, d.count AS n FROM telemetry_daily d, w
+      WHERE d.viewer_id = ${viewerId} AND d.day > w.first_day
+      UNION ALL
+      SELECT e.event, count(*) AS n FROM telemetry_event e, w
+      WHERE e.viewer_id = ${viewerId} AND e.created_at >= w.since
+        AND e.created_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY e.event) parts
     GROUP BY event`;
   return new Map(rows.map((r) => [r.event, r.n]));
 }
@@ -91,18 +106,22 @@ export interface DailySeries {
 /** The same window as countsSince, split by UTC day and zero-filled. */
 export async function dailyCountsSince(db: Db, viewerId: string, days: number): Promise<DailySeries> {
   const rows = await db.$queryRaw<{ day: string; event: string | null; n: number }[]>`
-    WITH bounds AS (SELECT now() - make_interval(days => ${days}::int) AS since, now() AS until),
-    calendar AS (
-      SELECT to_char(d, 'YYYY-MM-DD') AS day
-      FROM bounds, generate_series(
-        date_trunc('day', since AT TIME ZONE 'UTC'), date_trunc('day', until AT TIME ZONE 'UTC'), interval '1 day') AS d)
-    SELECT c.day, t.event, coalesce(t.n, 0)::int AS n
+    WITH w AS (
+      SELECT now() - make_interval(days => ${days}::int) AS since,
+             ((now() - make_interval(days => ${days}::int)) AT TIME ZONE 'UTC')::date AS first_day,
+             (now() AT TIME ZONE 'UTC')::date AS last_day),
+    calendar AS (SELECT d::date AS day FROM w, generate_series(w.first_day, w.last_day, interval '1 day') AS d),
+    counted AS (
+      SELECT d.day, d.event, d.count AS n FROM telemetry_daily d, w
+      WHERE d.viewer_id = ${viewerId} AND d.day > w.first_day
+      UNION ALL
+      SELECT w.first_day, e.event, count(*) FROM telemetry_event e, w
+      WHERE e.viewer_id = ${viewerId} AND e.created_at >= w.since
+        AND e.created_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY w.first_day, e.event)
+    SELECT to_char(c.day, 'YYYY-MM-DD') AS day, t.event, coalesce(t.n, 0)::int AS n
     FROM calendar c
-    LEFT JOIN (
-      SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, event, count(*)::int AS n
-      FROM telemetry_event, bounds
-      WHERE viewer_id = ${viewerId} AND created_at >= bounds.since
-      GROUP BY 1, 2) t ON t.day = c.day
+    LEFT JOIN (SELECT day, event, sum(n) AS n FROM counted WHERE n > 0 GROUP BY 1, 2) t ON t.day = c.day
     ORDER BY c.day`;
   const dayList = [...new Set(rows.map((r) => r.day))];
   const index = new Map(dayList.map((d, i) => [d, i]));
@@ -116,9 +135,13 @@ export async function dailyCountsSince(db: Db, viewerId: string, days: number): 
   return { days: dayList, counts };
 }
 
-/** Erases every row of one viewer. Returns the rows deleted. */
+/** Erases every row of one viewer, and their rollup, in one statement. Returns the rows deleted. */
 export async function deleteViewer(db: Db, viewerId: string): Promise<number> {
-  return db.$executeRaw`DELETE FROM telemetry_event WHERE viewer_id = ${viewerId}`;
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    WITH rollup AS (DELETE FROM telemetry_daily WHERE viewer_id = ${viewerId}),
+    gone AS (DELETE FROM telemetry_event WHERE viewer_id = ${viewerId} RETURNING 1)
+    SELECT count(*)::int AS n FROM gone`;
+  return row?.n ?? 0;
 }
 
 export async function countViewerRows(db: Db, viewerId: string): Promise<number> {
@@ -187,14 +210,11 @@ export async function claimJobSlot(db: Db, job: string, slot: Date): Promise<boo
   return inserted === 1;
 }
 
-/** Deletes at most `limit` rows older than the cutoff; returns how many. */
+/** Deletes at most `limit` rows older than the cutoff, and takes them off the rollup; returns how many. */
 export async function deleteOlderThan(db: Db, cutoff: Date, limit: number): Promise<number> {
-  return db.$executeRaw`
-    DELETE FROM telemetry_event
-    WHERE (id, created_at) IN (
-      SELECT id, created_at FROM telemetry_event
-      WHERE created_at < ${cutoff}::timestamptz
-      LIMIT ${limit}::int)`;
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    SELECT tally_delete_before(${cutoff}::timestamptz, ${limit}::int) AS n`;
+  return row?.n ?? 0;
 }
 
 export async function countOlderThan(db: Db, cutoff: Date): Promise<number> {

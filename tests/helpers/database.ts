@@ -90,13 +90,21 @@ export async function countRows(db: TestDatabase, where: { viewerId?: string; ev
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Inserts rows with an explicit created_at (seeding old data), creating its day partition. */
+/**
+ * Inserts rows with an explicit created_at (seeding old data), creating its day
+ * partition and adding them to the daily rollup in the same statement, as
+ * tally_ingest does.
+ */
 export async function seedRows(db: TestDatabase, viewerId: string, event: string, createdAt: Date, count = 1): Promise<void> {
   const day = createdAt.toISOString().slice(0, 10);
   await db.sql.query("SELECT tally_ensure_partitions($1::date, $1::date)", [day]);
   await db.sql.query(
-    `INSERT INTO telemetry_event (viewer_id, event, created_at)
-     SELECT $1, $2, $3 FROM generate_series(1, $4)`,
+    `WITH rows AS (
+       INSERT INTO telemetry_event (viewer_id, event, created_at)
+       SELECT $1, $2, $3 FROM generate_series(1, $4))
+     INSERT INTO telemetry_daily AS d (viewer_id, event, day, count)
+     VALUES ($1, $2, ($3::timestamptz AT TIME ZONE 'UTC')::date, $4)
+     ON CONFLICT (viewer_id, event, day) DO UPDATE SET count = d.count + EXCLUDED.count`,
     [viewerId, event, createdAt, count],
   );
 }

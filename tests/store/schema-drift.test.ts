@@ -35,6 +35,8 @@ function nativeType(prismaType: string, attrs: string): string {
       return `character varying(${arg})`;
     case "Timestamptz":
       return `timestamp(${arg ?? 6}) with time zone`;
+    case "Date":
+      return "date";
     default:
       return `unknown @db.${name}`;
   }
@@ -89,6 +91,7 @@ afterAll(() => db.drop());
 
 test("the schema declares the tables the contract needs", () => {
   expect(models.map((m) => m.table).sort()).toEqual([
+    "telemetry_daily",
     "telemetry_event",
     "telemetry_idempotency",
     "telemetry_job_claim",

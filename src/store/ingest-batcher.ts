@@ -1,0 +1,73 @@
+// Group commit: concurrent ingest requests are coalesced into one call of
+// tally_ingest (one statement, one transaction, one WAL flush) instead of one
+// each. A batch is sent when it holds `maxRows` rows or `maxWaitMs` after its
+// first request, whichever comes first; batches do not wait for each other, so
+// Node and PostgreSQL work side by side. Every request is answered only after
+// its own batch commits; a failed batch rejects exactly its own requests.
+import { ingest, type IngestOutcome, type IngestRequest } from "./telemetry-repo.js";
+import type { Db } from "./prisma.js";
+
+export interface BatcherOptions {
+  /** Rows per viewer per minute (0: no budget), passed to tally_ingest. */
+  rateLimit: number;
+  /** Longest a request waits for others to join its batch. 0: only those of the same tick. */
+  maxWaitMs: number;
+  /** A batch is sent as soon as it holds this many rows. */
+  maxRows: number;
+}
+
+export const DEFAULT_BATCHING = { maxWaitMs: 2, maxRows: 100 } as const;
+
+interface Pending {
+  request: IngestRequest;
+  resolve(outcome: IngestOutcome): void;
+  reject(err: unknown): void;
+}
+
+export interface IngestBatcher {
+  submit(request: IngestRequest): Promise<IngestOutcome>;
+  /** Batches sent so far (for tests and metrics). */
+  readonly batches: number;
+}
+
+export function createIngestBatcher(db: Db, opts: BatcherOptions): IngestBatcher {
+  let pending: Pending[] = [];
+  let rows = 0;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let batches = 0;
+
+  const flush = () => {
+    if (timer !== undefined) {
+      if (opts.maxWaitMs > 0) clearTimeout(timer as NodeJS.Timeout);
+      else clearImmediate(timer as NodeJS.Immediate);
+      timer = undefined;
+    }
+    const batch = pending;
+    pending = [];
+    rows = 0;
+    if (batch.length === 0) return;
+    batches += 1;
+    ingest(
+      db,
+      batch.map((p) => p.request),
+      opts.rateLimit,
+    ).then(
+      (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
+      (err: unknown) => batch.forEach((p) => p.reject(err)),
+    );
+  };
+
+  return {
+    get batches() {
+      return batches;
+    },
+    submit(request) {
+      return new Promise<IngestOutcome>((resolve, reject) => {
+        pending.push({ request, resolve, reject });
+        for (const item of request.items) rows += item.count;
+        if (rows >= opts.maxRows) return flush();
+        if (timer === undefined) timer = opts.maxWaitMs > 0 ? setTimeout(flush, opts.maxWaitMs) : setImmediate(flush);
+      });
+    },
+  };
+}
