@@ -5,6 +5,17 @@ import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
 import { bearerToken, MAX_CREDENTIAL_LENGTH, readCookie, validViewerId, type ViewerResolver } from "./credentials.js";
 
+/**
+ * Verified tokens, so a session's every request does not pay for a signature
+ * check (WebCrypto was ~10 % of ingest CPU). Keyed by the exact token string;
+ * an entry lives until the token's own expiry (with jose's 5 s tolerance) and
+ * at most VERIFIED_TTL_MS, so a rotated JWKS key is noticed within minutes.
+ * Only successes are kept; the oldest entries go first past VERIFIED_MAX.
+ */
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 5 * 60_000;
+const CLOCK_TOLERANCE_S = 5;
+
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
@@ -24,16 +35,26 @@ export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
     requiredClaims: ["exp", "sub"],
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE_S,
   };
+  const verified = new Map<string, { viewer: string; until: number }>();
   return async (headers) => {
     const token = bearerToken(headers) ?? readCookie(headers, auth.cookieName);
     if (!token || token.length > MAX_CREDENTIAL_LENGTH) return null;
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && hit.until > now) return hit.viewer;
+    if (hit) verified.delete(token);
     try {
       // jose's overloads differ for a static key and a key getter.
       const { payload } =
         key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-      return validViewerId(payload.sub);
+      const viewer = validViewerId(payload.sub);
+      if (viewer && typeof payload.exp === "number") {
+        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+        verified.set(token, { viewer, until: Math.min((payload.exp + CLOCK_TOLERANCE_S) * 1000, now + VERIFIED_TTL_MS) });
+      }
+      return viewer;
     } catch {
       return null; // malformed, expired, wrong key or claims, JWKS unreachable
     }

@@ -81,18 +81,7 @@ function isMissingPartition(err: unknown): boolean {
 /** The viewer's counts per event over the last `days` × 24 h; events with no rows are absent. */
 export async function countsSince(db: Db, viewerId: string, days: number): Promise<Map<string, number>> {
   const rows = await db.$queryRaw<{ event: string; n: number }[]>`
-    WITH w AS (
-      SELECT now() - make_interval(days => ${days}::int) AS since,
-             ((now() - make_interval(days => ${days}::int)) AT TIME ZONE 'UTC')::date AS first_day)
-    SELECT event, sum(n)::int AS n FROM (
-      SELECT d.event, d.count AS n FROM telemetry_daily d, w
-      WHERE d.viewer_id = ${viewerId} AND d.day > w.first_day
-      UNION ALL
-      SELECT e.event, count(*) AS n FROM telemetry_event e, w
-      WHERE e.viewer_id = ${viewerId} AND e.created_at >= w.since
-        AND e.created_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
-      GROUP BY e.event) parts
-    GROUP BY event`;
+    SELECT event, n::int AS n FROM tally_summary(${viewerId}, ${days}::int)`;
   return new Map(rows.map((r) => [r.event, r.n]));
 }
 
@@ -106,22 +95,11 @@ export interface DailySeries {
 /** The same window as countsSince, split by UTC day and zero-filled. */
 export async function dailyCountsSince(db: Db, viewerId: string, days: number): Promise<DailySeries> {
   const rows = await db.$queryRaw<{ day: string; event: string | null; n: number }[]>`
-    WITH w AS (
-      SELECT now() - make_interval(days => ${days}::int) AS since,
-             ((now() - make_interval(days => ${days}::int)) AT TIME ZONE 'UTC')::date AS first_day,
-             (now() AT TIME ZONE 'UTC')::date AS last_day),
-    calendar AS (SELECT d::date AS day FROM w, generate_series(w.first_day, w.last_day, interval '1 day') AS d),
-    counted AS (
-      SELECT d.day, d.event, d.count AS n FROM telemetry_daily d, w
-      WHERE d.viewer_id = ${viewerId} AND d.day > w.first_day
-      UNION ALL
-      SELECT w.first_day, e.event, count(*) FROM telemetry_event e, w
-      WHERE e.viewer_id = ${viewerId} AND e.created_at >= w.since
-        AND e.created_at < (w.first_day + 1)::timestamp AT TIME ZONE 'UTC'
-      GROUP BY w.first_day, e.event)
+    WITH w AS (SELECT ((now() - make_interval(days => ${days}::int)) AT TIME ZONE 'UTC')::date AS first_day,
+                      (now() AT TIME ZONE 'UTC')::date AS last_day),
+    calendar AS (SELECT d::date AS day FROM w, generate_series(w.first_day, w.last_day, interval '1 day') AS d)
     SELECT to_char(c.day, 'YYYY-MM-DD') AS day, t.event, coalesce(t.n, 0)::int AS n
-    FROM calendar c
-    LEFT JOIN (SELECT day, event, sum(n) AS n FROM counted WHERE n > 0 GROUP BY 1, 2) t ON t.day = c.day
+    FROM calendar c LEFT JOIN tally_summary_daily(${viewerId}, ${days}::int) t ON t.day = c.day
     ORDER BY c.day`;
   const dayList = [...new Set(rows.map((r) => r.day))];
   const index = new Map(dayList.map((d, i) => [d, i]));

@@ -44,6 +44,7 @@ DECLARE
     result TEXT[] := array_fill(NULL::text, ARRAY[n]);
     kept INT[] := array_fill(0, ARRAY[n]);
     accepted INT[] := '{}';
+    fits TEXT[] := '{}';
     win TIMESTAMPTZ := date_trunc('minute', now());
     wait INT := greatest(1, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int);
     today DATE := (now() AT TIME ZONE 'UTC')::date;
@@ -77,7 +78,23 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 2. The row budget.
+    -- 2. The row budget. Fast path, one statement: each viewer whose whole
+    -- share of the batch fits takes it at once (as one by one would). Only the
+    -- others are then decided request by request, in order.
+    IF p_rate_limit > 0 THEN
+        WITH per_viewer AS (
+            SELECT p_viewer[r.ord] AS v, sum(want[r.ord]) AS total
+            FROM generate_series(1, n) AS r(ord)
+            WHERE owner[r.ord] = 0 OR owner[r.ord] = r.ord
+            GROUP BY 1),
+        taken AS (
+            INSERT INTO telemetry_rate_window AS w (viewer_id, window_start, rows)
+            SELECT pv.v, win, pv.total FROM per_viewer pv WHERE pv.total <= p_rate_limit ORDER BY pv.v
+            ON CONFLICT (viewer_id, window_start) DO UPDATE SET rows = w.rows + EXCLUDED.rows
+            WHERE w.rows + EXCLUDED.rows <= p_rate_limit
+            RETURNING w.viewer_id)
+        SELECT coalesce(array_agg(taken.viewer_id::text), '{}') INTO fits FROM taken;
+    END IF;
     FOR i IN SELECT o.ord FROM unnest(p_viewer) WITH ORDINALITY AS o(v, ord) ORDER BY o.v, o.ord LOOP
         IF owner[i] = -1 THEN
             result[i] := 'replayed';
@@ -94,7 +111,7 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        IF p_rate_limit > 0 THEN
+        IF p_rate_limit > 0 AND NOT (p_viewer[i] = ANY (fits)) THEN
             IF want[i] <= p_rate_limit THEN
                 INSERT INTO telemetry_rate_window AS w (viewer_id, window_start, rows)
                 VALUES (p_viewer[i], win, want[i])
@@ -177,4 +194,48 @@ LANGUAGE sql AS $$
         FROM per_day p
         WHERE d.viewer_id = p.viewer_id AND d.event = p.event AND d.day = p.day)
     SELECT coalesce(sum(n), 0)::int FROM per_day;
+$$;
+
+-- The summary: a viewer's counts per event over the last p_days × 24 h. The
+-- window's first UTC day is partial and counted from the raw rows (one day
+-- partition); every later day, today included, is whole and read from the
+-- rollup. In PL/pgSQL so the plan is cached: planning a query over every day
+-- partition costs more than running it.
+CREATE FUNCTION tally_summary(p_viewer TEXT, p_days INT)
+RETURNS TABLE (event TEXT, n BIGINT)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    since TIMESTAMPTZ := now() - make_interval(days => p_days);
+    first_day DATE := (since AT TIME ZONE 'UTC')::date;
+    first_day_end TIMESTAMPTZ := (first_day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    RETURN QUERY
+    SELECT parts.event::text, sum(parts.n)::bigint FROM (
+        SELECT d.event, d.count AS n FROM telemetry_daily d
+        WHERE d.viewer_id = p_viewer AND d.day > first_day
+        UNION ALL
+        SELECT e.event, count(*) FROM telemetry_event e
+        WHERE e.viewer_id = p_viewer AND e.created_at >= since AND e.created_at < first_day_end
+        GROUP BY e.event) parts
+    GROUP BY parts.event;
+END;
+$$;
+
+-- The same window split by UTC day: (day, event, n) for the days with counts.
+CREATE FUNCTION tally_summary_daily(p_viewer TEXT, p_days INT)
+RETURNS TABLE (day DATE, event TEXT, n BIGINT)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    since TIMESTAMPTZ := now() - make_interval(days => p_days);
+    first_day DATE := (since AT TIME ZONE 'UTC')::date;
+    first_day_end TIMESTAMPTZ := (first_day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    RETURN QUERY
+    SELECT d.day, d.event::text, d.count FROM telemetry_daily d
+    WHERE d.viewer_id = p_viewer AND d.day > first_day AND d.count > 0
+    UNION ALL
+    SELECT first_day, e.event::text, count(*) FROM telemetry_event e
+    WHERE e.viewer_id = p_viewer AND e.created_at >= since AND e.created_at < first_day_end
+    GROUP BY e.event;
+END;
 $$;
