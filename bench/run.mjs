@@ -305,7 +305,7 @@ async function main() {
       partitionsDropped: purge.partitionsDropped,
       purgeMs: purge.durationMs,
       ingestP99WithoutPurge: baseline.p99,
-      ingestP99DuringPurge: window.length ? percentile(window, 99) : null,
+      ingestP99DuringPurge: window.length ? Math.round(percentile(window, 99) * 10) / 10 : null,
       answersDuringPurge: window.length,
       ingestP99WholeRunWithPurge: withPurge.p99,
       non2xx: baseline.non2xx + withPurge.non2xx,
