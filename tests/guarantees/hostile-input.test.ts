@@ -5,8 +5,8 @@
 import fc from "fast-check";
 import request from "supertest";
 import { errorStatus } from "../../src/http/errors.js";
-import { buildTestApp, newViewer, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { countRows, type TestDatabase } from "../helpers/database.js";
 
 const MARK = "ZQX";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
@@ -15,14 +15,7 @@ const events = ["suggestion_shown", "suggestion_accepted", "embeddings_opt_out"]
 
 let db: TestDatabase;
 let t: TestApp;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url, { TELEMETRY_RATE_LIMIT: "0" });
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)), { TELEMETRY_RATE_LIMIT: "0" });
 
 const marked = fc.string({ maxLength: 40 }).map((s) => `${MARK}${s}`);
 const anyJson = fc.jsonValue({ maxDepth: 3 }).map((v) => (typeof v === "string" ? `${MARK}${v}` : v));

@@ -1,19 +1,12 @@
 import request from "supertest";
 import { runPurge } from "../../src/jobs/purge.js";
-import { buildTestApp, bearer, newViewer, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, storeFor, type TestDatabase } from "../helpers/database.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { countRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url);
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)));
 
 async function send(app: TestApp, viewer: string, body: object, key?: string) {
   const req = request(app.app).post("/ingest").set(await bearer(viewer));

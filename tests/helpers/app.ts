@@ -10,6 +10,7 @@ import { loadCatalog } from "../../src/catalog/catalog.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { connectStore, type StoreConnection } from "../../src/store/prisma.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789";
 export const TEST_ID_SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -77,4 +78,22 @@ export function tokenFor(viewer: string, opts: { ttlSeconds?: number; secret?: s
 
 export async function bearer(viewer: string): Promise<{ authorization: string }> {
   return { authorization: `Bearer ${await tokenFor(viewer)}` };
+}
+
+/**
+ * The usual test-file setup: a fresh migrated database and the app on it,
+ * made before the file's tests and removed after them. `use` receives both.
+ */
+export function useTestApp(use: (db: TestDatabase, t: TestApp) => void, env: Record<string, string> = {}): void {
+  let db: TestDatabase | undefined;
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = buildTestApp(db.url, env);
+    use(db, t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
 }

@@ -1,19 +1,12 @@
 import request from "supertest";
-import { buildTestApp, bearer, newViewer, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { countRows, seedRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
 let t: TestApp;
 const HOUR = 3600_000;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url);
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)));
 
 const item = (event = "suggestion_shown", count?: unknown) => (count === undefined ? { event } : { event, count });
 

@@ -1,18 +1,11 @@
 import request from "supertest";
-import { buildTestApp, bearer, newViewer, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { countRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url);
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)));
 
 async function ingest(viewer: string, body: unknown, contentType = "application/json") {
   const raw = typeof body === "string" ? body : JSON.stringify(body);

@@ -1,20 +1,10 @@
 // Privacy in logs: run every route with personal-looking data in every header
 // and body, and fail if any of it reaches a log line.
 import request from "supertest";
-import { buildTestApp, newViewer, tokenFor, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
-
-let db: TestDatabase;
+import { newViewer, tokenFor, type TestApp, useTestApp } from "../helpers/app.js";
 let t: TestApp;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url);
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((_db, app) => (t = app));
 
 test("logs carry request ids, routes, status codes and timings, and nothing personal", async () => {
   const viewer = newViewer("person@example.com");

@@ -1,20 +1,13 @@
 import request from "supertest";
 import { defaultCatalog } from "../../src/catalog/default-catalog.js";
-import { buildTestApp, bearer, newViewer, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { countRows, seedRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
 let t: TestApp;
 const HOUR = 3600_000;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url);
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)));
 
 async function summary(viewer: string, query = "") {
   return request(t.app).get(`/summary${query}`).set(await bearer(viewer));

@@ -3,22 +3,15 @@
 // ingest, after a purge that cuts through a day, and after erasure.
 import request from "supertest";
 import { runPurge } from "../../src/jobs/purge.js";
-import { bearer, buildTestApp, newViewer, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
+import { bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 let db: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = buildTestApp(db.url, { TELEMETRY_RATE_LIMIT: "0" });
-});
-afterAll(async () => {
-  await t.close();
-  await db.drop();
-});
+useTestApp((d, app) => ((db = d), (t = app)), { TELEMETRY_RATE_LIMIT: "0" });
 
 /** A plain count over the raw rows: the truth the summary must match. */
 async function rawCounts(viewerId: string, days: number): Promise<Record<string, number>> {
