@@ -4,8 +4,8 @@
 // equal when the stop was graceful), and a 200 is never given for a count the
 // database does not hold.
 //
-// `npm test` runs this file after the others (as `npm run test:faults`), alone:
-// its load would otherwise starve the browser test running beside it.
+// `npm test` runs this file after the others, one file at a time (as
+// `npm run test:isolated`): its load would otherwise starve tests beside it.
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET, newViewer, tokenFor } from "../helpers/app.js";
