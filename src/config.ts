@@ -71,6 +71,8 @@ export interface Config {
   readonly databasePoolSize: number;
   /** A request not answered by then gets 503; database statements are cancelled at half of it. */
   readonly requestTimeoutMs: number;
+  /** Half the request deadline: a statement is cancelled before its request times out. */
+  readonly statementTimeoutMs: number;
   /** Group commit of ingest requests (store/ingest-batcher.ts). */
   readonly ingestBatching: { readonly maxWaitMs: number; readonly maxRows: number };
   readonly dataDir: string;
@@ -141,6 +143,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    statementTimeoutMs: Math.max(25, Math.floor(e.REQUEST_TIMEOUT_MS / 2)),
     ingestBatching: { maxWaitMs: e.INGEST_BATCH_WAIT_MS, maxRows: e.INGEST_BATCH_MAX_ROWS },
     dataDir: e.TALLY_DATA_DIR,
     telemetry: {

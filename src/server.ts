@@ -47,8 +47,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const migrations = await migrate(database.url);
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, "migrations applied");
 
-  const store = connectStore({ databaseUrl: database.url, poolSize: config.databasePoolSize,
-    statementTimeoutMs: Math.max(25, Math.floor(config.requestTimeoutMs / 2)),
+  const store = connectStore({
+    databaseUrl: database.url,
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
     logger,
   });
   await ensurePartitionsAround(store.prisma);

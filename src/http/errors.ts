@@ -1,7 +1,7 @@
 // The contract's error codes, and the one place errors become HTTP answers.
 // Bodies are always {"ok": false, "error": "<code>"}: never a submitted value,
 // never a message or stack trace.
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 
 export const errorStatus = {
   invalid_body: 400,
@@ -48,6 +48,12 @@ function bodyParserCode(err: { type?: unknown; status?: unknown; expose?: unknow
   return undefined;
 }
 
+/** Writes the contract's error answer: the code's status, {"ok":false,"error":code}, Retry-After when given. */
+export function sendError(res: Response, code: ErrorCode, retryAfter?: number): void {
+  if (retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
+  res.status(errorStatus[code]).json({ ok: false, error: code });
+}
+
 export const notFound: RequestHandler = (_req, _res, next) => next(new ApiError("not_found"));
 
 export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
@@ -57,17 +63,11 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next
     if (!res.writableEnded) res.destroy();
     return;
   }
-  let code: ErrorCode;
-  if (err instanceof ApiError) {
-    code = err.code;
-    if (err.retryAfter !== undefined) res.setHeader("retry-after", String(err.retryAfter));
-  }
-  else if (err instanceof StoreUnavailableError) code = "store_unavailable";
-  else {
-    code = (typeof err === "object" && err !== null && bodyParserCode(err)) || "internal";
-    // Only unexpected failures are logged with their error (pino-http reads
-    // res.err); client mistakes are logged as a status code and nothing more.
-    if (code === "internal") (res as { err?: unknown }).err = err;
-  }
-  res.status(errorStatus[code]).json({ ok: false, error: code });
+  if (err instanceof ApiError) return sendError(res, err.code, err.retryAfter);
+  if (err instanceof StoreUnavailableError) return sendError(res, "store_unavailable");
+  const code = (typeof err === "object" && err !== null && bodyParserCode(err)) || "internal";
+  // Only unexpected failures are logged with their error (pino-http reads
+  // res.err); client mistakes are logged as a status code and nothing more.
+  if (code === "internal") (res as { err?: unknown }).err = err;
+  sendError(res, code);
 };

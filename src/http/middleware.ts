@@ -2,7 +2,7 @@
 import express, { type RequestHandler } from "express";
 import type { ViewerHasher } from "../auth/viewer-id.js";
 import type { ViewerResolver } from "../auth/session.js";
-import { ApiError, errorStatus } from "./errors.js";
+import { ApiError, sendError } from "./errors.js";
 
 /** Small on purpose: a valid ingest body is well under 100 bytes. */
 export const BODY_LIMIT_BYTES = 4 * 1024;
@@ -18,14 +18,12 @@ declare module "express-serve-static-core" {
  * A per-request deadline: whatever is slow (a stuck database, a queue of
  * connections), the client gets 503 store_unavailable in bounded time instead
  * of holding a connection. Statements are cancelled by the database at half
- * this deadline (store/prisma.ts), so a 503 here almost never hides a commit.
+ * this deadline (config.statementTimeoutMs), so a 503 here almost never hides a commit.
  */
 export function requestDeadline(ms: number): RequestHandler {
   return (_req, res, next) => {
     const timer = setTimeout(() => {
-      if (res.headersSent) return;
-      res.setHeader("retry-after", "1");
-      res.status(errorStatus.store_unavailable).json({ ok: false, error: "store_unavailable" });
+      if (!res.headersSent) sendError(res, "store_unavailable", 1);
     }, ms);
     const clear = () => clearTimeout(timer);
     res.once("finish", clear);

@@ -1,6 +1,7 @@
 // Builds the real app in-process (createApp with real config, catalog, auth and
 // store) on a test database, with its log lines captured for assertions.
 import { Writable } from "node:stream";
+import request from "supertest";
 import type { Express } from "express";
 import { createApp } from "../../src/app.js";
 import { createViewerResolver } from "../../src/auth/session.js";
@@ -43,7 +44,7 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const store = connectStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.requestTimeoutMs / 2, logger });
+  const store = connectStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.statementTimeoutMs, logger });
   const app = createApp({
     config,
     catalog: loadCatalog(config.telemetry.catalogFile),
@@ -78,6 +79,20 @@ export function tokenFor(viewer: string, opts: { ttlSeconds?: number; secret?: s
 
 export async function bearer(viewer: string): Promise<{ authorization: string }> {
   return { authorization: `Bearer ${await tokenFor(viewer)}` };
+}
+
+/**
+ * POST /ingest to `app` as `viewer` (a bearer session). A string body is sent
+ * as it is, anything else as JSON; `headers` adds to or replaces the defaults
+ * (content-type application/json).
+ */
+export async function postIngest(app: TestApp, viewer: string, body: unknown, headers: Record<string, string> = {}) {
+  const raw = typeof body === "string" ? body : JSON.stringify(body);
+  return request(app.app)
+    .post("/ingest")
+    .set(await bearer(viewer))
+    .set({ "content-type": "application/json", ...headers })
+    .send(raw);
 }
 
 /**
