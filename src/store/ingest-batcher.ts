@@ -33,15 +33,23 @@ export interface IngestBatcher {
 export function createIngestBatcher(db: Db, opts: BatcherOptions): IngestBatcher {
   let pending: Pending[] = [];
   let rows = 0;
-  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Cancels the pending batch's timer; set while a batch is waiting. */
+  let cancelTimer: (() => void) | undefined;
   let batches = 0;
 
-  const flush = () => {
-    if (timer !== undefined) {
-      if (opts.maxWaitMs > 0) clearTimeout(timer as NodeJS.Timeout);
-      else clearImmediate(timer as NodeJS.Immediate);
-      timer = undefined;
+  const startTimer = () => {
+    if (opts.maxWaitMs > 0) {
+      const timer = setTimeout(flush, opts.maxWaitMs);
+      cancelTimer = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(flush);
+      cancelTimer = () => clearImmediate(immediate);
     }
+  };
+
+  function flush() {
+    cancelTimer?.();
+    cancelTimer = undefined;
     const batch = pending;
     pending = [];
     rows = 0;
@@ -55,7 +63,7 @@ export function createIngestBatcher(db: Db, opts: BatcherOptions): IngestBatcher
       (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
       (err: unknown) => batch.forEach((p) => p.reject(err)),
     );
-  };
+  }
 
   return {
     get batches() {
@@ -66,7 +74,7 @@ export function createIngestBatcher(db: Db, opts: BatcherOptions): IngestBatcher
         pending.push({ request, resolve, reject });
         for (const item of request.items) rows += item.count;
         if (rows >= opts.maxRows) return flush();
-        if (timer === undefined) timer = opts.maxWaitMs > 0 ? setTimeout(flush, opts.maxWaitMs) : setImmediate(flush);
+        if (!cancelTimer) startTimer();
       });
     },
   };

@@ -81,7 +81,7 @@ function isMissingPartition(err: unknown): boolean {
 /** The viewer's counts per event over the last `days` × 24 h; events with no rows are absent. */
 export async function countsSince(db: Db, viewerId: string, days: number): Promise<Map<string, number>> {
   const rows = await db.$queryRaw<{ event: string; n: number }[]>`
-    SELECT event, n::int AS n FROM tally_summary(${viewerId}, ${days}::int)`;
+    SELECT event, sum(n)::int AS n FROM tally_summary_daily(${viewerId}, ${days}::int) GROUP BY event`;
   return new Map(rows.map((r) => [r.event, r.n]));
 }
 
@@ -140,13 +140,6 @@ export async function databaseNow(db: Db): Promise<Date> {
 }
 
 // ---- retention -------------------------------------------------------------
-
-/** Creates the missing day partitions from `from` to `to` (UTC dates, inclusive). */
-export async function ensurePartitions(db: Db, from: Date, to: Date): Promise<number> {
-  const [row] = await db.$queryRaw<{ created: number }[]>`
-    SELECT tally_ensure_partitions(${isoDay(from)}::date, ${isoDay(to)}::date) AS created`;
-  return row?.created ?? 0;
-}
 
 /** Keeps partitions ready from yesterday to a week ahead, by the database's clock. */
 export async function ensurePartitionsAround(db: Db): Promise<number> {
@@ -232,8 +225,4 @@ export async function lastPurgeRun(db: Db): Promise<PurgeRunRecord | null> {
   const row = await db.purgeRun.findFirst({ orderBy: { ranAt: "desc" } });
   if (!row) return null;
   return { ...row, rowsDeleted: Number(row.rowsDeleted) };
-}
-
-function isoDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
 }

@@ -196,32 +196,11 @@ LANGUAGE sql AS $$
     SELECT coalesce(sum(n), 0)::int FROM per_day;
 $$;
 
--- The summary: a viewer's counts per event over the last p_days × 24 h. The
--- window's first UTC day is partial and counted from the raw rows (one day
--- partition); every later day, today included, is whole and read from the
--- rollup. In PL/pgSQL so the plan is cached: planning a query over every day
--- partition costs more than running it.
-CREATE FUNCTION tally_summary(p_viewer TEXT, p_days INT)
-RETURNS TABLE (event TEXT, n BIGINT)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    since TIMESTAMPTZ := now() - make_interval(days => p_days);
-    first_day DATE := (since AT TIME ZONE 'UTC')::date;
-    first_day_end TIMESTAMPTZ := (first_day + 1)::timestamp AT TIME ZONE 'UTC';
-BEGIN
-    RETURN QUERY
-    SELECT parts.event::text, sum(parts.n)::bigint FROM (
-        SELECT d.event, d.count AS n FROM telemetry_daily d
-        WHERE d.viewer_id = p_viewer AND d.day > first_day
-        UNION ALL
-        SELECT e.event, count(*) FROM telemetry_event e
-        WHERE e.viewer_id = p_viewer AND e.created_at >= since AND e.created_at < first_day_end
-        GROUP BY e.event) parts
-    GROUP BY parts.event;
-END;
-$$;
-
--- The same window split by UTC day: (day, event, n) for the days with counts.
+-- The summary: a viewer's counts per (UTC day, event) over the last p_days ×
+-- 24 h, for the days with counts. The window's first day is partial and
+-- counted from the raw rows (one day partition); every later day, today
+-- included, is whole and read from the rollup. In PL/pgSQL so the plan is
+-- cached: planning a query over every day partition costs more than running it.
 CREATE FUNCTION tally_summary_daily(p_viewer TEXT, p_days INT)
 RETURNS TABLE (day DATE, event TEXT, n BIGINT)
 LANGUAGE plpgsql STABLE AS $$
