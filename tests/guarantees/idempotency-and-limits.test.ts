@@ -1,6 +1,6 @@
 import request from "supertest";
 import { runPurge } from "../../src/jobs/purge.js";
-import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
 import { countRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -8,11 +8,8 @@ let t: TestApp;
 
 useTestApp((d, app) => ((db = d), (t = app)));
 
-async function send(app: TestApp, viewer: string, body: object, key?: string) {
-  const req = request(app.app).post("/ingest").set(await bearer(viewer));
-  if (key !== undefined) req.set("idempotency-key", key);
-  return req.send(body);
-}
+const send = (app: TestApp, viewer: string, body: object, key?: string) =>
+  postIngest(app, viewer, body, key === undefined ? {} : { "idempotency-key": key });
 
 describe("Idempotency-Key: no double counting on retry", () => {
   test("the same request replayed 10 times sequentially stores once", async () => {

@@ -7,29 +7,32 @@ import { createServer, Socket, type Server } from "node:net";
 
 export class TcpProxy {
   private server: Server | undefined;
+  /** Every open socket, cut by stop(). */
   private sockets = new Set<Socket>();
+  /** Piped client/upstream pairs, silenced by stall(). */
   private pairs = new Set<[Socket, Socket]>();
   private stalled = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
+  private track(socket: Socket, onError: () => void): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", onError);
+  }
+
   async start(): Promise<void> {
     const server = createServer((client) => {
-      this.sockets.add(client);
-      client.on("close", () => this.sockets.delete(client));
-      client.on("error", () => client.destroy());
-      if (this.stalled) return; // accepted, never answered
+      if (this.stalled) return this.track(client, () => client.destroy()); // accepted, never answered
       const upstream = new Socket();
+      const cut = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      this.track(client, cut);
+      this.track(upstream, cut);
       upstream.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
       client.pipe(upstream).pipe(client);
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);

@@ -1,5 +1,5 @@
 import request from "supertest";
-import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
 import { countRows, seedRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -10,9 +10,7 @@ useTestApp((d, app) => ((db = d), (t = app)));
 
 const item = (event = "suggestion_shown", count?: unknown) => (count === undefined ? { event } : { event, count });
 
-async function ingest(viewer: string, body: unknown) {
-  return request(t.app).post("/ingest").set(await bearer(viewer)).send(body as object);
-}
+const ingest = (viewer: string, body: unknown) => postIngest(t, viewer, body);
 
 describe("POST /ingest batch form", () => {
   test("stores every item, each clamped like a single event, in one answer", async () => {

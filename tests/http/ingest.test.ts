@@ -1,5 +1,5 @@
 import request from "supertest";
-import { buildTestApp, bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
+import { buildTestApp, bearer, newViewer, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
 import { countRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -7,14 +7,8 @@ let t: TestApp;
 
 useTestApp((d, app) => ((db = d), (t = app)));
 
-async function ingest(viewer: string, body: unknown, contentType = "application/json") {
-  const raw = typeof body === "string" ? body : JSON.stringify(body);
-  return request(t.app)
-    .post("/ingest")
-    .set(await bearer(viewer))
-    .set("content-type", contentType)
-    .send(raw);
-}
+const ingest = (viewer: string, body: unknown, contentType = "application/json") =>
+  postIngest(t, viewer, body, { "content-type": contentType });
 
 describe("POST /ingest", () => {
   test("stores one row per count and answers with the rows stored", async () => {
