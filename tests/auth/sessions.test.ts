@@ -1,7 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { jest } from "@jest/globals";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import request from "supertest";
+import { createJwtResolver } from "../../src/auth/jwt.js";
+import { loadConfig } from "../../src/config.js";
 import { buildTestApp, newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor, type TestApp } from "../helpers/app.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
@@ -140,6 +143,23 @@ describe("JWT sessions (HS256)", () => {
   });
 });
 
+describe("verified-token cache", () => {
+  test("a token verified once is refused once it has expired, cache or not", async () => {
+    const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth);
+    const viewer = newViewer();
+    const headers = { authorization: `Bearer ${await tokenFor(viewer, { ttlSeconds: 60 })}` };
+    expect(await resolve(headers)).toBe(viewer);
+    expect(await resolve(headers)).toBe(viewer); // from the cache
+    // Only the clock moves: past exp and jose's 5 s tolerance.
+    jest.useFakeTimers({ now: Date.now() + 66_000, doNotFake: ["nextTick", "queueMicrotask", "setImmediate", "setTimeout", "setInterval", "hrtime", "performance"] });
+    try {
+      expect(await resolve(headers)).toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
 describe("JWT sessions (JWKS)", () => {
   let jwksApp: TestApp;
   let keys: Awaited<ReturnType<typeof generateKeyPair>>;
@@ -154,12 +174,12 @@ describe("JWT sessions (JWKS)", () => {
     jwksApp = app({ SESSION_SECRET: "", SESSION_JWKS_URL: `${url}/.well-known/jwks.json` });
   });
 
+  /** A valid RS256 session for a new viewer, signed by the JWKS's key. */
+  const signedByJwksKey = () =>
+    new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject(newViewer()).setExpirationTime("10m").sign(keys.privateKey);
+
   test("a token signed by a key of the JWKS is the viewer", async () => {
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "RS256", kid: "k1" })
-      .setSubject(newViewer())
-      .setExpirationTime("10m")
-      .sign(keys.privateKey);
+    const token = await signedByJwksKey();
     expect(await summaryStatus(jwksApp, { authorization: `Bearer ${token}` })).toBe(200);
   });
 
@@ -175,11 +195,7 @@ describe("JWT sessions (JWKS)", () => {
 
   test("an unreachable JWKS means no viewer (401), never a 5xx", async () => {
     const down = app({ SESSION_SECRET: "", SESSION_JWKS_URL: "http://127.0.0.1:9/jwks.json" });
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "RS256", kid: "k1" })
-      .setSubject(newViewer())
-      .setExpirationTime("10m")
-      .sign(keys.privateKey);
+    const token = await signedByJwksKey();
     expect(await summaryStatus(down, { authorization: `Bearer ${token}` })).toBe(401);
   });
 });

@@ -12,8 +12,11 @@ describe("configuration", () => {
       env: "development",
       port: 3000,
       databaseUrl: undefined,
-      telemetry: { enabled: true, retentionDays: 30, purgeCron: "17 3 * * *" },
+      telemetry: { enabled: true, retentionDays: 30, purgeCron: "17 3 * * *", rateLimit: 600 },
       auth: { mode: "jwt", cookieName: "session", cacheSeconds: 30, allowDevViewer: true },
+      requestTimeoutMs: 10_000,
+      statementTimeoutMs: 5_000,
+      ingestBatching: { maxWaitMs: 2, maxRows: 100 },
     });
     expect(c.idSecret).toBe(DEV_ID_SECRET);
     expect(Object.isFrozen(c) && Object.isFrozen(c.auth)).toBe(true);
@@ -33,6 +36,10 @@ describe("configuration", () => {
     [{ AUTH_MODE: "introspect" }, /AUTH_INTROSPECT_URL/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
     [{ NODE_ENV: "staging" }, /NODE_ENV/],
+    [{ TELEMETRY_RATE_LIMIT: "-1" }, /TELEMETRY_RATE_LIMIT/],
+    [{ REQUEST_TIMEOUT_MS: "10" }, /REQUEST_TIMEOUT_MS/],
+    [{ INGEST_BATCH_WAIT_MS: "51" }, /INGEST_BATCH_WAIT_MS/],
+    [{ INGEST_BATCH_MAX_ROWS: "0" }, /INGEST_BATCH_MAX_ROWS/],
   ])("%j stops start-up with a message naming the variable", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

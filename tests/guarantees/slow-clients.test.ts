@@ -94,6 +94,7 @@ test("a hung database: the request deadline answers 503 store_unavailable, nothi
     const waited = Date.now() - t0;
     expect(hung.status).toBe(503);
     expect(hung.body).toEqual({ ok: false, error: "store_unavailable" });
+    expect(hung.headers["retry-after"]).toBe("1");
     expect(waited).toBeGreaterThanOrEqual(290);
     expect(waited).toBeLessThan(2_000);
     const summary = await request(t.app).get("/summary").set(auth);
