@@ -6,8 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pino, type Logger, type LoggerOptions } from "pino";
 import { pinoHttp } from "pino-http";
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { REQUEST_ID_PATTERN } from "./contract/index.js";
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
@@ -26,7 +25,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 /** A request id from `x-request-id` when it is a plain token, else a new UUID; echoed back. */
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
   const given = req.headers["x-request-id"];
-  const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+  const id = typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
   res.setHeader("x-request-id", id);
   return id;
 }

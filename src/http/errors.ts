@@ -2,22 +2,9 @@
 // Bodies are always {"ok": false, "error": "<code>"}: never a submitted value,
 // never a message or stack trace.
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import { ERROR_STATUS as errorStatus, type ErrorCode } from "../contract/index.js";
 
-export const errorStatus = {
-  invalid_body: 400,
-  invalid_event: 400,
-  invalid_count: 400,
-  invalid_days: 400,
-  no_viewer: 401,
-  not_found: 404,
-  telemetry_disabled: 404,
-  payload_too_large: 413,
-  rate_limited: 429,
-  internal: 500,
-  store_unavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof errorStatus;
+export type { ErrorCode };
 
 export class ApiError extends Error {
   override name = "ApiError";

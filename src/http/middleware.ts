@@ -2,10 +2,8 @@
 import express, { type RequestHandler } from "express";
 import type { ViewerHasher } from "../auth/viewer-id.js";
 import type { ViewerResolver } from "../auth/session.js";
+import { BODY_LIMIT_BYTES } from "../contract/index.js";
 import { ApiError, sendError } from "./errors.js";
-
-/** Small on purpose: a valid ingest body is well under 100 bytes. */
-export const BODY_LIMIT_BYTES = 4 * 1024;
 
 declare module "express-serve-static-core" {
   interface Request {

@@ -3,10 +3,9 @@
 // gets past this file.
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
+import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN } from "../contract/index.js";
 import { ApiError, type ErrorCode } from "./errors.js";
 
-export const COUNT_MIN = 1;
-export const COUNT_MAX = 50;
 export const DAYS_MIN = 1;
 export const DAYS_MAX = 30;
 export const DAYS_DEFAULT = 7;
@@ -19,16 +18,13 @@ const integerLike = z
   .refine(Number.isFinite)
   .transform(Math.trunc);
 
-const countSchema = integerLike.transform((n) => clamp(n, COUNT_MIN, COUNT_MAX));
+const countSchema = integerLike.transform(clampCount);
 const daysSchema = integerLike.transform((n) => clamp(n, DAYS_MIN, DAYS_MAX));
 
 export interface CountedEvent {
   event: string;
   count: number;
 }
-
-/** Most items one batch body may carry. */
-export const BATCH_MAX_ITEMS = 25;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -80,11 +76,9 @@ export function parseDays(value: unknown): number {
   return parsed.data;
 }
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The Idempotency-Key header: absent is null; present it must be a plain token of 1..128 characters. */
 export function parseIdempotencyKey(value: unknown): string | null {
   if (value === undefined) return null;
-  if (typeof value !== "string" || !IDEMPOTENCY_KEY.test(value)) throw new ApiError("invalid_body");
+  if (typeof value !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(value)) throw new ApiError("invalid_body");
   return value;
 }

@@ -4,13 +4,13 @@
 // stays up. Every generated string carries a marker so an echo is detectable.
 import fc from "fast-check";
 import request from "supertest";
-import { errorStatus } from "../../src/http/errors.js";
+import { ERROR_STATUS } from "../../src/contract/index.js";
 import { newViewer, type TestApp, useTestApp } from "../helpers/app.js";
 import { countRows, type TestDatabase } from "../helpers/database.js";
 
 const MARK = "ZQX";
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
-const codes = new Set(Object.keys(errorStatus));
+const codes = new Set(Object.keys(ERROR_STATUS));
 const events = ["suggestion_shown", "suggestion_accepted", "embeddings_opt_out"];
 
 let db: TestDatabase;
