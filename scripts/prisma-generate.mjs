@@ -25,9 +25,16 @@ if (!env.PRISMA_SCHEMA_ENGINE_BINARY && !engineInstalled()) {
 }
 env.PRISMA_HIDE_UPDATE_MESSAGE = "1";
 
-const prismaCli = require.resolve("prisma/build/index.js");
-if (!existsSync(prismaCli)) {
-  console.error("prisma CLI not found: run npm install first");
+let prismaCli;
+try {
+  prismaCli = require.resolve("prisma/build/index.js");
+} catch {
+  prismaCli = undefined;
+}
+if (!prismaCli || !existsSync(prismaCli)) {
+  // The Prisma CLI is a development tool: an installed tally package ships its
+  // generated client in dist/ and never runs this script.
+  console.error("prisma-generate: the prisma CLI is not installed; run `npm install` in the tally checkout (it is a devDependency)");
   process.exit(1);
 }
 const result = spawnSync(process.execPath, [prismaCli, "generate", ...process.argv.slice(2)], {

@@ -4,10 +4,13 @@
 //
 //   npm start                 # tally on :3000 (another terminal)
 //   npm run example           # this app on :5173 -> open http://localhost:5173
+//
+// It imports @tally/proxy and serves @tally/client the way any host app does;
+// here they resolve to this repository's packages/ (npm workspaces).
 import { readFileSync } from "node:fs";
 import express from "express";
 import { SignJWT } from "jose";
-import { expressTelemetryProxy } from "tally/proxy";
+import { expressTelemetryProxy } from "@tally/proxy";
 
 const PORT = Number(process.env.PORT ?? 5173);
 const TALLY_URL = process.env.TALLY_URL ?? "http://127.0.0.1:3000";
@@ -22,7 +25,7 @@ app.disable("x-powered-by");
 app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: TALLY_URL, cookieNames: ["session"] }));
 
 // 2. The browser emitter, served from this origin (no CDN).
-const emitter = readFileSync(new URL("../../dist/client/index.js", import.meta.url), "utf8");
+const emitter = readFileSync(new URL(import.meta.resolve("@tally/client")), "utf8");
 app.get("/vendor/tally-client.js", (_req, res) => res.type("js").send(emitter));
 
 // 3. A toy sign-in: a real app would set its own session cookie.

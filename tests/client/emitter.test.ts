@@ -1,5 +1,5 @@
 // The emitter in Node with a recording fetch: the same code the browser runs.
-import { createTelemetry } from "../../src/client/index.js";
+import { createTelemetry } from "../../packages/client/src/index.js";
 
 interface Sent {
   url: string;

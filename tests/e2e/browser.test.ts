@@ -80,7 +80,7 @@ test("clicks in the page become rows in PostgreSQL and numbers on the dashboard"
   const page = await context.newPage();
   await page.goto(host.url, { referer: "https://referrer.example/secret-page" });
   await page.click("#login");
-  await page.waitForSelector("#session:has-text('Signed in')");
+  await page.waitForSelector("#session:text-is('Signed in as demo-user.')");
 
   // Same-tick clicks are coalesced by the emitter; separate clicks are separate requests.
   for (let i = 0; i < 4; i++) await page.click("#show");

@@ -35,9 +35,9 @@ export async function killAll(): Promise<void> {
   children.clear();
 }
 
-/** Spawns `node args…`, collecting its output, tracked for killAll(). */
-export function spawnNode(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, args, { env });
+/** Spawns `node args…` (in `cwd`, default this one), collecting its output, tracked for killAll(). */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
+  const child = spawn(process.execPath, args, { env, cwd });
   children.add(child);
   let out = "";
   child.stdout.on("data", (d) => (out += d));

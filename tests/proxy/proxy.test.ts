@@ -2,7 +2,7 @@ import express from "express";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import request from "supertest";
-import { createTelemetryProxy, expressTelemetryProxy } from "../../src/proxy/index.js";
+import { createTelemetryProxy, expressTelemetryProxy } from "../../packages/proxy/src/index.js";
 
 interface Seen {
   method: string;
@@ -158,6 +158,68 @@ describe("Fetch handler", () => {
   test("a body over 8 KiB is refused without being forwarded", async () => {
     const res = await proxy()(new Request("https://a/api/telemetry", { method: "POST", body: "x".repeat(9000) }));
     expect(res.status).toBe(413);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe("configuration and body limits", () => {
+  test.each([undefined, "", "not a url", "ftp://tally.internal", "javascript:alert(1)"])(
+    "serviceUrl %p never throws at load: every request is 503 proxy_not_configured, logged once",
+    async (serviceUrl) => {
+      const lines: string[] = [];
+      const proxy = createTelemetryProxy({ serviceUrl, log: (l) => lines.push(l) });
+      expect(lines).toEqual([]); // nothing at load (a `next build` evaluates the route module)
+      for (let i = 0; i < 3; i++) {
+        const res = await proxy(new Request("https://a/api/telemetry", { method: "POST", body: '{"event":"suggestion_shown"}' }));
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual({ ok: false, error: "proxy_not_configured" });
+      }
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("serviceUrl");
+      expect(lines[0]).toContain("TALLY_URL");
+      expect(seen).toHaveLength(0);
+    },
+  );
+
+  test("Express middleware without a serviceUrl answers 503 proxy_not_configured", async () => {
+    const app = express();
+    app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: process.env.TALLY_URL_THAT_IS_NOT_SET, log: () => {} }));
+    const res = await request(app).get("/api/telemetry?days=7");
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ ok: false, error: "proxy_not_configured" });
+  });
+
+  test("the body limit counts bytes, not characters", async () => {
+    const fits = "é".repeat(4_000); // 8 000 bytes
+    const over = "é".repeat(4_200); // 8 400 bytes, fewer than 8 192 characters
+    expect((await createTelemetryProxy({ serviceUrl })(new Request("https://a/api/telemetry", { method: "POST", body: fits }))).status).toBe(200);
+    expect((await createTelemetryProxy({ serviceUrl })(new Request("https://a/api/telemetry", { method: "POST", body: over }))).status).toBe(413);
+    const app = express();
+    app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl }));
+    expect((await request(app).post("/api/telemetry").set("content-type", "text/plain").send(fits)).status).toBe(200);
+    expect((await request(app).post("/api/telemetry").set("content-type", "text/plain").send(over)).status).toBe(413);
+    expect(seen).toHaveLength(2);
+  });
+
+  test("a 400 MB streamed body is refused after 8 KiB: the rest is never read, memory stays flat", async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(120);
+    let pulled = 0;
+    const total = 400 * 1024 * 1024;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const rssBefore = process.memoryUsage().rss;
+    const res = await createTelemetryProxy({ serviceUrl })(
+      new Request("https://a/api/telemetry", { method: "POST", body, duplex: "half" } as RequestInit),
+    );
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ ok: false, error: "payload_too_large" });
+    expect(pulled).toBeLessThanOrEqual(4 * chunk.byteLength);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(16 * 1024 * 1024);
     expect(seen).toHaveLength(0);
   });
 });

@@ -1,140 +1,263 @@
-// tally/client — the browser emitter. No dependencies, a few KiB, never throws.
+// @tally/client — the browser emitter. No dependencies, about 2 KB, never throws.
 //
-//   import { createTelemetry } from "tally/client";
+//   import { createTelemetry } from "@tally/client";
 //   const telemetry = createTelemetry();
 //   telemetry.track("suggestion_accepted");      // a misspelt event is a type error
 //
-// Calls made in the same tick go out as one request (the batch form of
-// POST /ingest). Requests use `keepalive` so counts sent while the page is
-// being hidden still arrive. After a 404 `telemetry_disabled` the emitter
-// stops for the rest of the page.
-import type { DefaultEventName } from "../catalog/default-catalog.js";
+// Delivery: every tracked count waits in an outbox until the service has
+// acknowledged it (200) or refused it for good (other 4xx). Network errors,
+// 408, 429 and 5xx are retried with exponential backoff and jitter, honouring
+// Retry-After, and a retry re-sends the same Idempotency-Key, so the service
+// stores it once. The outbox lives in localStorage (memory without it), one
+// key per tab: a tab only ever sends its own entries, and adopts the outbox of
+// a tab that was closed (or reloaded) before it was acknowledged.
+import { BATCH_MAX_ITEMS, clampCount, type DefaultEventName } from "../../../src/contract/index.js";
 
-export type { DefaultEventName } from "../catalog/default-catalog.js";
+export type { DefaultEventName };
 
 export interface TelemetryOptions {
   /** The host app's same-origin route that proxies to tally. Default `/api/telemetry`. */
   endpoint?: string;
-  /** Start disabled (e.g. the user opted out). Default true. */
+  /** Start disabled (e.g. the user opted out): nothing is sent and the stored outbox is cleared. Default true. */
   enabled?: boolean;
   /**
    * With Global Privacy Control on (`navigator.globalPrivacyControl`), nothing
    * is sent unless this is true: an explicit decision of the host app.
    */
   sendDespiteGlobalPrivacyControl?: boolean;
-  /** For tests and unusual runtimes; defaults to the global `fetch`. */
+  /** Where the outbox survives reloads. Default `localStorage` when the page has it; `null`: memory only. */
+  storage?: Storage | null;
+  /** Most counts the outbox keeps; past it the oldest requests are dropped (and counted in `dropped`). Default 1000. */
+  maxQueued?: number;
+  /** For tests and unusual runtimes. Default: the page's `fetch` (nothing is sent outside a browser). */
   fetch?: typeof fetch;
 }
 
 export interface Telemetry<E extends string = DefaultEventName> {
-  /** Reports that `event` happened `count` times (default 1). Fire-and-forget. */
+  /** Reports that `event` happened `count` times (default 1, clamped to 1..50). Fire-and-forget. */
   track(event: E, count?: number): void;
-  /** Stops sending for the rest of the page (e.g. the user opted out); drops anything queued. */
+  /** Stops sending for the rest of the page (e.g. the user opted out) and clears the outbox. */
   disable(): void;
-  /** Sends what is queued now instead of at the end of the tick. */
+  /** Sends what is queued now instead of at the end of the tick, even while waiting to retry. */
   flush(): void;
   /** False once disabled, by option, by `disable()`, by GPC or by the service's kill switch. */
   readonly enabled: boolean;
+  /** Counts given up: refused for good by the service (400, 401, 403, 404, 413, 422) or pushed out of a full outbox. */
+  readonly dropped: number;
+  /** Counts in this page's outbox, not yet acknowledged. */
+  readonly pending: number;
 }
-
-/** The service accepts at most this many items per request. */
-const MAX_BATCH = 25;
 
 interface Item {
   event: string;
   count: number;
 }
-
-function requestId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (c?.randomUUID) return c.randomUUID();
-  return `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}-${Math.random().toString(16).slice(2)}`;
+/** One request: its Idempotency-Key and its items. Never changed once made, so a retry sends the same body. */
+interface Entry {
+  k: string;
+  i: Item[];
 }
 
-function globalPrivacyControl(): boolean {
-  const nav = (globalThis as { navigator?: { globalPrivacyControl?: unknown } }).navigator;
-  return nav?.globalPrivacyControl === true;
-}
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 60_000;
+/** Requests one tab has under way at once: an outage's backlog drains without a stampede. */
+const MAX_IN_FLIGHT = 4;
+/** A tab's stored outbox is adopted by another tab once it is closed, or silent this long. */
+const STALE_MS = 300_000;
+
+type Global = {
+  crypto?: { randomUUID?: () => string };
+  navigator?: { globalPrivacyControl?: unknown };
+  localStorage?: Storage;
+  window?: unknown;
+  addEventListener?: (type: string, fn: (e: { persisted?: boolean }) => void) => void;
+};
+const g = globalThis as Global;
+
+const newId = (): string =>
+  g.crypto?.randomUUID?.() ?? `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}-${Math.random().toString(16).slice(2)}`;
 
 /** Creates an emitter. `E` is the event-name type; it defaults to the default catalog's events. */
 export function createTelemetry<E extends string = DefaultEventName>(options: TelemetryOptions = {}): Telemetry<E> {
   const endpoint = options.endpoint ?? "/api/telemetry";
-  const send = options.fetch ?? (typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
+  const send = options.fetch ?? (g.window && typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
+  const max = options.maxQueued ?? 1000;
+  const prefix = `tally.outbox ${endpoint} `;
+  const own = prefix + newId();
+  let store: Storage | undefined;
+  try {
+    store = options.storage === null ? undefined : (options.storage ?? g.localStorage);
+  } catch {
+    // localStorage access can throw (blocked storage): keep the outbox in memory
+  }
   let enabled =
-    options.enabled !== false && send !== undefined && (options.sendDespiteGlobalPrivacyControl === true || !globalPrivacyControl());
-  let queue: Item[] = [];
-  let scheduled = false;
+    options.enabled !== false && send !== undefined && (options.sendDespiteGlobalPrivacyControl === true || g.navigator?.globalPrivacyControl !== true);
+  let entries: Entry[] = [];
+  let thisTick: Item[] = [];
+  const inflight = new Set<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  let dropped = 0;
 
-  const post = (items: Item[]) => {
-    const body = items.length === 1 ? items[0] : { events: items };
+  const size = (list: Entry[]) => list.reduce((n, e) => n + e.i.length, 0);
+  const storedKeys = () => {
+    const keys: string[] = [];
+    for (let n = 0; store && n < store.length; n++) {
+      const key = store.key(n);
+      if (key?.startsWith(prefix)) keys.push(key);
+    }
+    return keys;
+  };
+  /** Writes this tab's outbox; `closed` lets the next page adopt it at once. */
+  const save = (closed?: boolean) => {
     try {
-      send!(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": requestId() },
-        body: JSON.stringify(body),
-        keepalive: true,
-        credentials: "same-origin",
-      }).then(
-        (res) => {
-          if (res.status !== 404) return;
-          return res.json().then(
-            (b: unknown) => {
-              if ((b as { error?: unknown } | null)?.error === "telemetry_disabled") stop();
-            },
-            () => undefined,
-          );
-        },
-        () => undefined, // offline, blocked, aborted: counts are best-effort
-      );
+      if (entries.length) store?.setItem(own, JSON.stringify({ t: closed ? 0 : Date.now(), e: entries }));
+      else store?.removeItem(own);
     } catch {
-      // a fetch that throws synchronously (bad endpoint, no network stack)
+      // storage full or blocked: the outbox still lives in memory
+    }
+  };
+  const remove = (e: Entry, lost: boolean) => {
+    inflight.delete(e.k);
+    const at = entries.indexOf(e);
+    if (at < 0) return;
+    entries.splice(at, 1);
+    if (lost) dropped += e.i.length;
+    save();
+  };
+  /** Oldest requests go first when the outbox is over its cap. */
+  const trim = () => {
+    while (size(entries) > max) remove(entries[0]!, true);
+  };
+  /** Takes over the outbox of tabs that were closed, or have been silent for STALE_MS. */
+  const adopt = () => {
+    for (const key of storedKeys()) {
+      if (key === own) continue;
+      let other: { t?: number; e?: Entry[] } | null = null;
+      try {
+        other = JSON.parse(store!.getItem(key) ?? "null");
+      } catch {
+        // unreadable: removed below
+      }
+      if (other && Date.now() - (other.t ?? 0) < STALE_MS) continue;
+      store!.removeItem(key);
+      for (const e of other?.e ?? []) {
+        if (typeof e?.k === "string" && Array.isArray(e.i) && !entries.some((x) => x.k === e.k)) entries.push(e);
+      }
+    }
+    trim();
+    save();
+  };
+  const stop = () => {
+    enabled = false;
+    entries = [];
+    thisTick = [];
+    clearTimeout(timer);
+    try {
+      for (const key of storedKeys()) store!.removeItem(key);
+    } catch {
+      // nothing stored to clear
+    }
+  };
+  const retryLater = (e: Entry, retryAfter?: string | null) => {
+    inflight.delete(e.k);
+    if (timer !== undefined || !enabled) return;
+    const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt++) * (0.5 + Math.random() / 2);
+    timer = setTimeout(() => {
+      timer = undefined;
+      run(adopt);
+      run(flush);
+    }, Math.max(Number(retryAfter) * 1000 || 0, backoff));
+  };
+  const post = (e: Entry) => {
+    inflight.add(e.k);
+    new Promise<Response>((resolve) =>
+      resolve(
+        send!(endpoint, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": e.k },
+          body: JSON.stringify(e.i.length === 1 ? e.i[0] : { events: e.i }),
+          keepalive: true,
+          credentials: "same-origin",
+        }),
+      ),
+    )
+      .then((res) => {
+        const status = res.status;
+        if (status < 300) {
+          attempt = 0;
+          remove(e, false);
+          return flush();
+        }
+        if (status === 408 || status === 429 || status >= 500) return retryLater(e, res.headers.get("retry-after"));
+        if (status !== 404) return remove(e, true);
+        return res.json().then(
+          (body: { error?: unknown } | null) => (body?.error === "telemetry_disabled" ? stop() : remove(e, true)),
+          () => remove(e, true),
+        );
+      })
+      .catch(() => retryLater(e));
+  };
+  /** Commits this tick's calls to the outbox, then sends every request not already under way. */
+  const flush = () => {
+    if (!enabled) return;
+    if (thisTick.length) {
+      for (let at = 0; at < thisTick.length; at += BATCH_MAX_ITEMS) entries.push({ k: newId(), i: thisTick.slice(at, at + BATCH_MAX_ITEMS) });
+      thisTick = [];
+      trim();
+      save();
+    }
+    for (const e of entries) {
+      if (timer !== undefined || inflight.size >= MAX_IN_FLIGHT) break;
+      if (!inflight.has(e.k)) post(e);
+    }
+  };
+  /** Sends at once, even while waiting to retry (coming back online, the page closing). */
+  const now = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    flush();
+  };
+  const run = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      // never let telemetry break the page
     }
   };
 
-  const flush = () => {
-    scheduled = false;
-    if (!enabled || queue.length === 0) return void (queue = []);
-    const items = queue;
-    queue = [];
-    for (let i = 0; i < items.length; i += MAX_BATCH) post(items.slice(i, i + MAX_BATCH));
-  };
-
-  const stop = () => {
-    enabled = false;
-    queue = [];
-  };
-
-  const onPageHide = () => flush();
-  try {
-    (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.("pagehide", onPageHide);
-  } catch {
-    // not a browser
-  }
+  if (enabled) {
+    run(adopt);
+    run(flush);
+  } else run(stop);
+  run(() => {
+    g.addEventListener?.("online", now);
+    g.addEventListener?.("pagehide", (e) => {
+      now();
+      save(!e.persisted); // a page kept in the back/forward cache may come back for its own outbox
+    });
+    g.addEventListener?.("pageshow", () => save());
+  });
 
   return {
     track(event, count = 1) {
-      try {
+      run(() => {
         if (!enabled || typeof event !== "string") return;
-        const n = Number(count);
-        queue.push({ event, count: Number.isFinite(n) ? Math.trunc(n) : 1 });
-        if (!scheduled) {
-          scheduled = true;
-          queueMicrotask(flush);
-        }
-      } catch {
-        // never let telemetry break the page
-      }
+        const n = Math.trunc(Number(count));
+        thisTick.push({ event, count: clampCount(Number.isFinite(n) ? n : 1) });
+        if (thisTick.length === 1) queueMicrotask(() => run(flush));
+      });
     },
-    disable: stop,
-    flush() {
-      try {
-        flush();
-      } catch {
-        // never throws
-      }
-    },
+    disable: () => run(stop),
+    flush: () => run(now),
     get enabled() {
       return enabled;
+    },
+    get dropped() {
+      return dropped;
+    },
+    get pending() {
+      return size(entries) + thisTick.length;
     },
   };
 }

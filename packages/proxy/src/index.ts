@@ -1,22 +1,27 @@
-// tally/proxy — the host app's same-origin route to the tally service.
+// @tally/proxy — the host app's same-origin route to the tally service.
 //
 //   // Next.js App Router: app/api/telemetry/[[...path]]/route.ts
-//   import { createTelemetryProxy } from "tally/proxy";
-//   const proxy = createTelemetryProxy({ serviceUrl: process.env.TALLY_URL! });
+//   import { createTelemetryProxy } from "@tally/proxy";
+//   const proxy = createTelemetryProxy({ serviceUrl: process.env.TALLY_URL });
 //   export { proxy as GET, proxy as POST, proxy as DELETE };
 //
 //   // Express
-//   app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: "http://tally:3000" }));
+//   app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: process.env.TALLY_URL }));
 //
 // POST -> POST /ingest, GET ?days=N -> GET /summary, DELETE -> DELETE /me, and
 // GET /dashboard[...] -> the service's dev dashboard. It forwards the session
 // cookie(s), Authorization, Idempotency-Key and x-request-id, and nothing else:
 // no client address, no user agent, no referrer, no other cookies.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { IDEMPOTENCY_KEY_PATTERN, REQUEST_ID_PATTERN } from "../../../src/contract/index.js";
 
 export interface TelemetryProxyOptions {
-  /** Base URL of the tally service, e.g. `http://127.0.0.1:3000`. */
-  serviceUrl: string;
+  /**
+   * Base URL of the tally service, e.g. `process.env.TALLY_URL`. When it is
+   * missing or not an http(s) URL the proxy still loads (a build never fails
+   * on it): every request is answered `503 proxy_not_configured` and one line
+   * saying so is logged.
+   */
+  serviceUrl: string | undefined;
   /** Where the proxy is mounted in the host app (Fetch handler only). Default `/api/telemetry`. */
   basePath?: string;
   /** Cookies forwarded to the service (the session). Default `["session"]`. */
@@ -28,15 +33,16 @@ export interface TelemetryProxyOptions {
    * answered 204 and not forwarded, unless this is true.
    */
   forwardDespiteGlobalPrivacyControl?: boolean;
+  /** Where the one configuration warning goes. Default `console.error`. */
+  log?: (line: string) => void;
   /** For tests; defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
-/** Largest body forwarded; the service refuses anything over 4 KiB anyway. */
+/** Largest body forwarded, in bytes; the service refuses anything over 4 KiB anyway. */
 const MAX_BODY_BYTES = 8 * 1024;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -75,22 +81,72 @@ function route(method: string, subpath: string, search: URLSearchParams): string
   return null;
 }
 
+/** The service's base URL, or null when it is missing or not http(s). */
+function serviceBase(url: string | undefined): string | null {
+  try {
+    const parsed = new URL(url ?? "");
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href.replace(/\/+$/, "") : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads at most `limit` bytes of a body stream; past that it cancels the
+ * stream (the rest is never read) and returns null.
+ */
+async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return concat(chunks, size);
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 /** The proxy as a Fetch `Request -> Response` handler (Next.js route handlers, Hono, Bun, Deno…). */
 export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandler {
-  const service = options.serviceUrl.replace(/\/+$/, "");
+  const service = serviceBase(options.serviceUrl);
   const basePath = (options.basePath ?? "/api/telemetry").replace(/\/+$/, "");
   const cookieNames = new Set(options.cookieNames ?? ["session"]);
   const timeoutMs = options.timeoutMs ?? 2_000;
   const upstream = options.fetch ?? fetch;
+  let warned = false;
 
   return async (request) => {
     const url = new URL(request.url);
     const subpath = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
     const target = route(request.method, subpath, url.searchParams);
     const given = request.headers.get("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    const requestId = given && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID();
     const idHeader = { "x-request-id": requestId };
     if (!target) return json(request.method === "GET" ? 404 : 405, { ok: false, error: "not_found" }, idHeader);
+
+    if (!service) {
+      // Logged on first use, not at load: a build that evaluates the route module stays quiet and never fails.
+      if (!warned) (options.log ?? console.error)("@tally/proxy: serviceUrl is not set to an http(s) URL (is TALLY_URL set?); answering 503 proxy_not_configured");
+      warned = true;
+      return json(503, { ok: false, error: "proxy_not_configured" }, idHeader);
+    }
 
     if (target === "/ingest" && request.headers.get("sec-gpc") === "1" && !options.forwardDespiteGlobalPrivacyControl) {
       return new Response(null, { status: 204, headers: idHeader }); // honoured, counted nowhere
@@ -103,12 +159,13 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
     const authorization = request.headers.get("authorization");
     if (authorization) headers.authorization = authorization;
     const idempotencyKey = request.headers.get("idempotency-key");
-    if (idempotencyKey && REQUEST_ID.test(idempotencyKey)) headers["idempotency-key"] = idempotencyKey;
+    if (idempotencyKey && IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) headers["idempotency-key"] = idempotencyKey;
 
-    let body: string | undefined;
+    let body: Uint8Array<ArrayBuffer> | undefined;
     if (target === "/ingest") {
-      body = await request.text().catch(() => "");
-      if (body.length > MAX_BODY_BYTES) return json(413, { ok: false, error: "payload_too_large" }, idHeader);
+      const read = await readLimited(request.body, MAX_BODY_BYTES).catch(() => undefined);
+      if (read === null) return json(413, { ok: false, error: "payload_too_large" }, idHeader);
+      body = read ?? new Uint8Array(0); // an aborted upload forwards nothing: the service answers invalid_body
       headers["content-type"] = request.headers.get("content-type") ?? "application/json";
     }
 
@@ -135,7 +192,23 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
   };
 }
 
-type ExpressLikeRequest = IncomingMessage & { body?: unknown };
+/**
+ * What the Express adapter reads of a request and writes of a response: Node's
+ * IncomingMessage and ServerResponse fit, and so do Express's. Spelled out
+ * here so the package's types need nothing from @types/node.
+ */
+export interface NodeLikeRequest extends AsyncIterable<unknown> {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** Set when a body parser ran before the proxy. */
+  body?: unknown;
+}
+export interface NodeLikeResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(chunk?: Uint8Array | string): unknown;
+}
 type Next = (err?: unknown) => void;
 
 /**
@@ -145,7 +218,7 @@ type Next = (err?: unknown) => void;
 export function expressTelemetryProxy(options: TelemetryProxyOptions) {
   // Express strips the mount path from req.url, so the handler sees paths under a fixed base.
   const handler = createTelemetryProxy({ ...options, basePath: "/mount" });
-  return async (req: ExpressLikeRequest, res: ServerResponse, next: Next) => {
+  return async (req: NodeLikeRequest, res: NodeLikeResponse, next: Next): Promise<void> => {
     try {
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
@@ -156,6 +229,7 @@ export function expressTelemetryProxy(options: TelemetryProxyOptions) {
       if (body === null) {
         res.statusCode = 413;
         res.setHeader("content-type", "application/json");
+        res.setHeader("connection", "close"); // the rest of the body is never read
         return void res.end(JSON.stringify({ ok: false, error: "payload_too_large" }));
       }
       const request = new Request(`http://host.invalid/mount${req.url ?? "/"}`, {
@@ -166,25 +240,28 @@ export function expressTelemetryProxy(options: TelemetryProxyOptions) {
       const response = await handler(request);
       res.statusCode = response.status;
       response.headers.forEach((value, name) => res.setHeader(name, value));
-      res.end(Buffer.from(await response.arrayBuffer()));
+      res.end(new Uint8Array(await response.arrayBuffer()));
     } catch (err) {
       next(err);
     }
   };
 }
 
-/** The request body as text, or null when it is over MAX_BODY_BYTES (the rest is not read). */
-async function readBody(req: ExpressLikeRequest): Promise<string | null> {
-  if (typeof req.body === "string") return req.body;
-  if (req.body !== undefined && req.body !== null && typeof req.body === "object" && !Buffer.isBuffer(req.body)) {
-    return JSON.stringify(req.body); // an earlier JSON parser consumed the stream
+/** The request body, or null when it is over MAX_BODY_BYTES (the rest is not read). */
+async function readBody(req: NodeLikeRequest): Promise<Uint8Array<ArrayBuffer> | null> {
+  let parsed: Uint8Array<ArrayBuffer> | undefined;
+  if (typeof req.body === "string") parsed = new TextEncoder().encode(req.body);
+  else if (req.body !== undefined && req.body !== null && typeof req.body === "object" && !(req.body instanceof Uint8Array)) {
+    parsed = new TextEncoder().encode(JSON.stringify(req.body)); // an earlier JSON parser consumed the stream
   }
+  if (parsed) return parsed.byteLength > MAX_BODY_BYTES ? null : parsed;
   let size = 0;
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   for await (const chunk of req) {
-    size += (chunk as Buffer).length;
+    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
+    size += bytes.byteLength;
     if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
+    chunks.push(bytes);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return concat(chunks, size);
 }
