@@ -3,12 +3,12 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { ViewerResolver } from "./auth/session.js";
-import type { ViewerHasher } from "./auth/viewer-id.js";
+import type { KeyHasher, ViewerHasher } from "./auth/viewer-id.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { errorHandler, notFound } from "./http/errors.js";
-import { requestDeadline } from "./http/middleware.js";
+import { refuseCrossSiteWrites, requestDeadline } from "./http/middleware.js";
 import { opsRoutes } from "./http/ops-routes.js";
 import { telemetryRoutes } from "./http/telemetry-routes.js";
 import { httpLogger } from "./logger.js";
@@ -20,6 +20,7 @@ export interface AppDeps {
   db: Db;
   resolveViewer: ViewerResolver;
   hashViewer: ViewerHasher;
+  hashKey: KeyHasher;
   logger: Logger;
 }
 
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader("x-content-type-options", "nosniff");
     next();
   });
+  app.use(refuseCrossSiteWrites(deps.config.allowedOrigins));
   app.use(opsRoutes(deps));
   app.use(
     telemetryRoutes({
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
       batching: deps.config.ingestBatching,
       resolveViewer: deps.resolveViewer,
       hashViewer: deps.hashViewer,
+      hashKey: deps.hashKey,
       logger: deps.logger,
     }),
   );

@@ -25,10 +25,28 @@ const optionalString = z
   .optional();
 const url = z.url({ protocol: /^https?$/ });
 
+/** A comma-separated list of exact origins (`https://app.example`, no path). */
+const origins = z
+  .string()
+  .transform((v) => v.split(",").map((o) => o.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((o) => {
+        try {
+          const u = new URL(o);
+          return (u.protocol === "http:" || u.protocol === "https:") && u.origin === o;
+        } catch {
+          return false;
+        }
+      }, "expected origins such as https://app.example, comma-separated"),
+    ),
+  );
+
 const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  // Unset (or empty) NODE_ENV is resolved in loadConfig: production semantics where there is doubt.
+  NODE_ENV: optionalString.pipe(z.enum(["development", "test", "production"]).optional()),
   PORT: int(0, 65535).default(3000),
-  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  HOST: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: optionalString.pipe(
     z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").optional(),
@@ -56,12 +74,18 @@ const envSchema = z.object({
   SESSION_AUDIENCE: optionalString,
   AUTH_INTROSPECT_URL: optionalString.pipe(url.optional()),
   AUTH_CACHE_SECONDS: int(0, 3600).default(30),
+  TALLY_DEV_VIEWER: bool.default(false),
+  TALLY_ALLOWED_ORIGINS: origins.default([]),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
+export type Mode = "development" | "test" | "production";
+
 export interface Config {
-  readonly env: Env["NODE_ENV"];
+  readonly env: Mode;
+  /** True when NODE_ENV was not set and the mode was inferred (see loadConfig). */
+  readonly envInferred: boolean;
   readonly isProduction: boolean;
   readonly port: number;
   readonly host: string;
@@ -97,9 +121,11 @@ export interface Config {
     readonly audience: string | undefined;
     readonly introspectUrl: string | undefined;
     readonly cacheSeconds: number;
-    /** x-dev-viewer / dev_viewer: true only in development and test, whatever else is set. */
+    /** x-dev-viewer / dev_viewer: only with TALLY_DEV_VIEWER=true, and never in production. */
     readonly allowDevViewer: boolean;
   };
+  /** Origins besides this host's own whose pages may POST/DELETE (TALLY_ALLOWED_ORIGINS). */
+  readonly allowedOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -114,7 +140,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
-  const isProduction = e.NODE_ENV === "production";
+  // No NODE_ENV: a server given a DATABASE_URL runs with production semantics
+  // (secrets required, no development defaults); only a machine with no
+  // database configured at all (the embedded one starts) is a development box.
+  const env: Mode = e.NODE_ENV ?? (e.DATABASE_URL ? "production" : "development");
+  const isProduction = env === "production";
 
   if (!isValidCron(e.TELEMETRY_PURGE_CRON)) {
     throw new ConfigError("invalid configuration: TELEMETRY_PURGE_CRON: expected a cron expression such as '17 3 * * *'");
@@ -127,7 +157,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (e.AUTH_MODE === "jwt" && !e.SESSION_SECRET && !e.SESSION_JWKS_URL) missing.push("SESSION_SECRET or SESSION_JWKS_URL");
     if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) missing.push("AUTH_INTROSPECT_URL");
     if (missing.length > 0) {
-      throw new ConfigError(`refusing to start in production without ${missing.join(", ")}`);
+      const why = e.NODE_ENV ? "" : " (NODE_ENV is unset and DATABASE_URL is set, so this is production; set NODE_ENV=development for a development server)";
+      throw new ConfigError(`refusing to start in production without ${missing.join(", ")}${why}`);
+    }
+    if (e.TALLY_DEV_VIEWER) {
+      throw new ConfigError("refusing to start: TALLY_DEV_VIEWER lets any client act as any viewer and is never allowed in production");
     }
   } else if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) {
     throw new ConfigError("invalid configuration: AUTH_MODE=introspect needs AUTH_INTROSPECT_URL");
@@ -135,10 +169,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const useDevSessionSecret = !isProduction && !e.SESSION_SECRET && !e.SESSION_JWKS_URL;
   const config: Config = {
-    env: e.NODE_ENV,
+    env,
+    envInferred: e.NODE_ENV === undefined,
     isProduction,
     port: e.PORT,
-    host: e.HOST,
+    // Development listens on loopback unless told otherwise; production on every interface (containers).
+    host: e.HOST ?? (isProduction ? "0.0.0.0" : "127.0.0.1"),
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
@@ -165,8 +201,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: e.SESSION_AUDIENCE,
       introspectUrl: e.AUTH_INTROSPECT_URL,
       cacheSeconds: e.AUTH_CACHE_SECONDS,
-      allowDevViewer: !isProduction,
+      allowDevViewer: e.TALLY_DEV_VIEWER,
     },
+    allowedOrigins: e.TALLY_ALLOWED_ORIGINS,
   };
   return deepFreeze(config);
 }

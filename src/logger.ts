@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pino, type Logger, type LoggerOptions } from "pino";
 import { pinoHttp } from "pino-http";
 import { REQUEST_ID_PATTERN } from "./contract/index.js";
+import { classifyStoreError } from "./store/errors.js";
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
@@ -44,7 +45,8 @@ export function httpLogger(logger: Logger) {
     serializers: {
       req: (req: RoutedRequest) => ({ method: req.method, route: routeOf(req) }),
       res: (res: ServerResponse) => ({ status: res.statusCode }),
-      err: (err: Error) => ({ type: err.name, message: err.message, stack: err.stack }),
+      // A bug's error, with the database's code when it came from there.
+      err: (err: Error) => ({ type: err.name, code: classifyStoreError(err).code, message: err.message, stack: err.stack }),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? (res.statusCode === 503 ? "warn" : "error") : "info"),
     customSuccessMessage: () => "request",

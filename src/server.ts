@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { createViewerResolver } from "./auth/session.js";
-import { createViewerHasher } from "./auth/viewer-id.js";
+import { createKeyHasher, createViewerHasher } from "./auth/viewer-id.js";
 import { loadCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
@@ -37,65 +37,122 @@ export function serverTimeouts(requestTimeoutMs: number) {
   };
 }
 
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const catalog = loadCatalog(config.telemetry.catalogFile);
+/** Why start-up stopped, in one line for the operator. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/**
+ * Says loudly, at start, whatever weakens security in this configuration: dev
+ * identities, development secrets, a development server reachable from others.
+ */
+function warnAboutWeakSettings(config: Config, logger: Logger): void {
+  const exposed = !["127.0.0.1", "::1", "localhost"].includes(config.host);
+  if (config.auth.allowDevViewer) {
+    logger.warn(
+      { host: config.host },
+      `DEVELOPMENT IDENTITIES ARE ACCEPTED (TALLY_DEV_VIEWER=true): any client can act as any viewer with the x-dev-viewer header or the dev_viewer cookie${exposed ? `, and this server listens on ${config.host}` : ""}`,
+    );
+  }
   if (config.idSecretIsDevDefault) logger.warn("TELEMETRY_ID_SECRET not set: using the fixed development secret");
-  if (config.auth.secretIsDevDefault) logger.warn("SESSION_SECRET not set: using the fixed development session secret");
-  if (config.auth.allowDevViewer) logger.info({ env: config.env }, "x-dev-viewer accepted (not in production)");
+  if (config.auth.secretIsDevDefault) {
+    logger.warn(
+      exposed
+        ? `SESSION_SECRET not set and listening on ${config.host}: anyone who can reach this port can mint sessions with the public development secret`
+        : "SESSION_SECRET not set: using the fixed development session secret",
+    );
+  }
+  if (config.envInferred) logger.info({ env: config.env }, `NODE_ENV not set: running as ${config.env}${config.isProduction ? " (DATABASE_URL is set)" : ""}`);
+}
 
-  const database = await locateDatabase(config, logger);
-  const migrations = await migrate(database.url);
-  if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, "migrations applied");
+/**
+ * Boots the service. `signal` aborts start-up (Ctrl-C while the embedded
+ * database starts): whatever was started is stopped again before it rejects.
+ * A failure (database unreachable, port in use) also stops what was started,
+ * and rejects with a StartupError or DatabaseUnreachableError of one line.
+ */
+export async function startService(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningService> {
+  const catalog = loadCatalog(config.telemetry.catalogFile);
+  warnAboutWeakSettings(config, logger);
 
-  const store = connectStore({
-    databaseUrl: database.url,
-    poolSize: config.databasePoolSize,
-    statementTimeoutMs: config.statementTimeoutMs,
-    logger,
-  });
-  await ensurePartitionsAround(store.prisma);
-  const app = createApp({
-    config,
-    catalog,
-    db: store.prisma,
-    resolveViewer: createViewerResolver(config),
-    hashViewer: createViewerHasher(config.idSecret),
-    logger,
-  });
+  const undo: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step().catch(() => {});
+  };
+  const checkpoint = () => {
+    if (signal?.aborted) throw new StartupError("start-up interrupted");
+  };
+  try {
+    const database = await locateDatabase(config, logger);
+    undo.push(() => database.stop());
+    checkpoint();
+    const migrations = await migrate(database.url);
+    if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, "migrations applied");
+    checkpoint();
 
-  const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
+    const store = connectStore({
+      databaseUrl: database.url,
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.statementTimeoutMs,
+      logger,
     });
-  });
-  const { port } = server.address() as AddressInfo;
-  const scheduler: Scheduler = startScheduler(
-    store,
-    { purgeCron: config.telemetry.purgeCron, retentionDays: config.telemetry.retentionDays },
-    logger,
-  );
-  logger.info(
-    { port, telemetryEnabled: config.telemetry.enabled, retentionDays: config.telemetry.retentionDays, auth: config.auth.mode },
-    "tally listening",
-  );
+    undo.push(() => store.close());
+    await ensurePartitionsAround(store.prisma);
+    checkpoint();
+    const app = createApp({
+      config,
+      catalog,
+      db: store.prisma,
+      resolveViewer: createViewerResolver(config),
+      hashViewer: createViewerHasher(config.idSecret),
+      hashKey: createKeyHasher(config.idSecret),
+      logger,
+    });
 
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await scheduler.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve()); // stops accepting; resolves once in-flight requests finish
-        server.closeIdleConnections();
-        // Busy keep-alive connections would otherwise go on carrying new
-        // requests: each one's next answer now closes it.
-        server.on("request", (_req, res: ServerResponse) => res.setHeader("connection", "close"));
-      });
-      await store.close();
-      await database.stop();
-    })());
+    const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === "EADDRINUSE"
+            ? new StartupError(`port ${config.port} on ${config.host} is already in use`)
+            : err.code === "EACCES"
+              ? new StartupError(`not allowed to listen on port ${config.port} on ${config.host}`)
+              : err,
+        ),
+      );
+      server.listen(config.port, config.host, () => resolve());
+    });
+    undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    checkpoint();
+    const { port } = server.address() as AddressInfo;
+    const scheduler: Scheduler = startScheduler(
+      store,
+      { purgeCron: config.telemetry.purgeCron, retentionDays: config.telemetry.retentionDays },
+      logger,
+    );
+    logger.info(
+      { port, host: config.host, env: config.env, telemetryEnabled: config.telemetry.enabled, retentionDays: config.telemetry.retentionDays, auth: config.auth.mode },
+      "tally listening",
+    );
 
-  return { server, port, close };
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await scheduler.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve()); // stops accepting; resolves once in-flight requests finish
+          server.closeIdleConnections();
+          // Busy keep-alive connections would otherwise go on carrying new
+          // requests: each one's next answer now closes it.
+          server.on("request", (_req, res: ServerResponse) => res.setHeader("connection", "close"));
+        });
+        await store.close();
+        await database.stop();
+      })());
+
+    return { server, port, close };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
 }

@@ -1,51 +1,105 @@
-// For host apps with opaque session cookies: ask the host's "who am I" URL,
-// forwarding only the request's cookie and authorization headers. Positive
-// answers are cached briefly under a hash of the credentials (never the raw ones).
+// For host apps with opaque session cookies: ask the host's "who am I" URL.
+// Only the configured session cookie and Authorization are forwarded, and only
+// they make the cache key, so nothing else a client sends can bypass the cache.
+// Concurrent lookups of the same credentials share one call; at most
+// UPSTREAM_CONCURRENCY calls are under way at once; answers are cached
+// (refusals briefly too), so tally cannot be used to flood the host or to probe
+// credentials faster than the host itself allows.
 import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
-import { MAX_CREDENTIAL_LENGTH, validViewerId, type ViewerResolver } from "./credentials.js";
+import { AuthUnavailableError, introspectedViewerId, MAX_CREDENTIAL_LENGTH, readCookie, type ViewerResolver } from "./credentials.js";
 
 const MAX_CACHE_ENTRIES = 10_000;
 const TIMEOUT_MS = 2_000;
+/** Upstream calls under way at once; more wait their turn. */
+export const UPSTREAM_CONCURRENCY = 8;
+/** Lookups waiting for a turn; past this a request is answered 503 auth_unavailable at once. */
+const MAX_WAITING = 1_000;
+/** How long a refusal is remembered (at most AUTH_CACHE_SECONDS). */
+const REFUSAL_TTL_MS = 5_000;
+
+/** A viewer id, a refusal (null), or "unavailable" (the host did not answer usably). */
+type Answer = string | null | "unavailable";
+const UNAVAILABLE = "unavailable" as const;
 
 export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolver {
   const url = auth.introspectUrl;
   if (!url) return async () => null;
   const ttlMs = auth.cacheSeconds * 1000;
-  const cache = new Map<string, { viewer: string; expires: number }>();
+  const refusalTtlMs = Math.min(ttlMs, REFUSAL_TTL_MS);
+  const cache = new Map<string, { answer: string | null; expires: number }>();
+  const inflight = new Map<string, Promise<Answer>>();
+  const turns = limiter(UPSTREAM_CONCURRENCY, MAX_WAITING);
 
-  return async (headers) => {
-    const cookie = typeof headers.cookie === "string" ? headers.cookie : undefined;
-    const authorization = headers.authorization;
-    if (!cookie && !authorization) return null;
-    if ((cookie?.length ?? 0) + (authorization?.length ?? 0) > 2 * MAX_CREDENTIAL_LENGTH) return null;
-
-    const cacheKey = createHash("sha256").update(`${cookie ?? ""}\n${authorization ?? ""}`).digest("hex");
-    const hit = cache.get(cacheKey);
-    if (hit && hit.expires > Date.now()) return hit.viewer;
-    if (hit) cache.delete(cacheKey);
-
+  async function ask(cookie: string | undefined, authorization: string | undefined): Promise<Answer> {
     const forwarded: Record<string, string> = { accept: "application/json" };
-    if (cookie) forwarded.cookie = cookie;
+    if (cookie !== undefined) forwarded.cookie = `${auth.cookieName}=${cookie}`;
     if (authorization) forwarded.authorization = authorization;
-    let viewer: string | null = null;
+    let res: Response;
     try {
-      const res = await fetch(url, { headers: forwarded, redirect: "error", signal: AbortSignal.timeout(TIMEOUT_MS) });
-      if (res.status !== 200) {
-        await res.body?.cancel();
-        return null;
-      }
+      res = await fetch(url!, { headers: forwarded, redirect: "error", signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch {
+      return UNAVAILABLE; // down, slow, or redirecting
+    }
+    if (res.status === 401 || res.status === 403 || res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return UNAVAILABLE; // 5xx, 429, …: the host cannot say right now
+    }
+    try {
       const text = await res.text();
       if (text.length > 64 * 1024) return null;
       const body: unknown = JSON.parse(text);
-      viewer = body && typeof body === "object" ? validViewerId((body as { id?: unknown }).id) : null;
+      return body && typeof body === "object" ? introspectedViewerId((body as { id?: unknown }).id) : null;
     } catch {
-      return null; // down, slow, or not JSON: no viewer
+      return null; // a 200 that is not JSON (a login page): not a session
     }
-    if (viewer && ttlMs > 0) {
-      if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-      cache.set(cacheKey, { viewer, expires: Date.now() + ttlMs });
+  }
+
+  return async (headers) => {
+    const cookie = readCookie(headers, auth.cookieName);
+    const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;
+    if (cookie === undefined && !authorization) return null;
+    if ((cookie?.length ?? 0) + (authorization?.length ?? 0) > 2 * MAX_CREDENTIAL_LENGTH) return null;
+
+    const key = createHash("sha256").update(`${cookie ?? ""}\u0000${authorization ?? ""}`).digest("hex");
+    const hit = cache.get(key);
+    if (hit && hit.expires > Date.now()) return hit.answer;
+    if (hit) cache.delete(key);
+
+    let pending = inflight.get(key);
+    if (!pending) {
+      pending = turns(() => ask(cookie, authorization)).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
     }
-    return viewer;
+    const answer = await pending;
+    if (answer === UNAVAILABLE) throw new AuthUnavailableError("the introspection endpoint did not answer");
+    const ttl = answer === null ? refusalTtlMs : ttlMs;
+    if (ttl > 0 && !cache.has(key)) {
+      if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      cache.set(key, { answer, expires: Date.now() + ttl });
+    }
+    return answer;
+  };
+}
+
+/** Runs at most `max` tasks at once; a task beyond `maxWaiting` waiting ones is answered "unavailable". */
+function limiter(max: number, maxWaiting: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task: () => Promise<Answer>): Promise<Answer> => {
+    if (running < max) running += 1;
+    else if (waiting.length >= maxWaiting) return UNAVAILABLE;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // resumes holding the finished task's slot
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
   };
 }

@@ -1,9 +1,11 @@
 // Session JWTs, verified with jose: HS256 with SESSION_SECRET, or asymmetric
-// keys from SESSION_JWKS_URL. `exp` and `sub` are required; `alg: none` and any
-// algorithm other than the configured family are refused (no algorithm confusion).
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+// keys from SESSION_JWKS_URL. `exp` and `sub` are required, `sub` must be an
+// exact viewer id (credentials.ts), an `iat` in the future is refused; `alg:
+// none` and any algorithm other than the configured family are refused (no
+// algorithm confusion).
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
-import { bearerToken, MAX_CREDENTIAL_LENGTH, readCookie, validViewerId, type ViewerResolver } from "./credentials.js";
+import { AuthUnavailableError, bearerToken, exactViewerId, MAX_CREDENTIAL_LENGTH, readCookie, type ViewerResolver } from "./credentials.js";
 
 /**
  * Verified tokens, so a session's every request does not pay for a signature
@@ -14,7 +16,8 @@ import { bearerToken, MAX_CREDENTIAL_LENGTH, readCookie, validViewerId, type Vie
  */
 const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 5 * 60_000;
-const CLOCK_TOLERANCE_S = 5;
+/** Clock skew tolerated between tally and whoever issued the session (exp, nbf, iat). */
+export const CLOCK_TOLERANCE_S = 5;
 
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
@@ -45,18 +48,23 @@ export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
     const hit = verified.get(token);
     if (hit && hit.until > now) return hit.viewer;
     if (hit) verified.delete(token);
+    let payload;
     try {
       // jose's overloads differ for a static key and a key getter.
-      const { payload } =
-        key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-      const viewer = validViewerId(payload.sub);
-      if (viewer && typeof payload.exp === "number") {
-        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-        verified.set(token, { viewer, until: Math.min((payload.exp + CLOCK_TOLERANCE_S) * 1000, now + VERIFIED_TTL_MS) });
-      }
-      return viewer;
-    } catch {
-      return null; // malformed, expired, wrong key or claims, JWKS unreachable
+      ({ payload } = key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
+    } catch (err) {
+      // The JWKS could not be fetched (down, slow, not a JWKS): not the client's fault.
+      const jwksDown = err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError);
+      if (auth.jwksUrl && jwksDown) throw new AuthUnavailableError("the JWKS could not be fetched");
+      return null; // malformed, expired, wrong key or claims
     }
+    // jose checks `iat` only for a maximum age: a session issued in the future is refused here.
+    if (typeof payload.iat === "number" && payload.iat > now / 1000 + CLOCK_TOLERANCE_S) return null;
+    const viewer = exactViewerId(payload.sub);
+    if (viewer && typeof payload.exp === "number") {
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, { viewer, until: Math.min((payload.exp + CLOCK_TOLERANCE_S) * 1000, now + VERIFIED_TTL_MS) });
+    }
+    return viewer;
   };
 }

@@ -1,23 +1,24 @@
 // Session -> viewer id. One resolver per AUTH_MODE, plus the dev viewer which
-// only exists outside production. Resolvers return the session's own viewer id
-// (not yet hashed) or null; they never throw for anything a client can send.
+// exists only when TALLY_DEV_VIEWER=true (never in production). Resolvers
+// return the session's own viewer id (not yet hashed) or null; they never throw
+// for anything a client can send (AuthUnavailableError is the upstream's).
 import type { IncomingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
-import { readCookie, validViewerId, type ViewerResolver } from "./credentials.js";
+import { exactViewerId, readCookie, type ViewerResolver } from "./credentials.js";
 import { createIntrospectionResolver } from "./introspect.js";
 import { createJwtResolver } from "./jwt.js";
 
-export type { ViewerResolver } from "./credentials.js";
+export { AuthUnavailableError, type ViewerResolver } from "./credentials.js";
 
 function devViewer(headers: IncomingHttpHeaders): string | null {
   const header = headers["x-dev-viewer"];
-  return validViewerId(typeof header === "string" ? header : readCookie(headers, "dev_viewer"));
+  return exactViewerId(typeof header === "string" ? header : readCookie(headers, "dev_viewer"));
 }
 
 export function createViewerResolver(config: Config): ViewerResolver {
   const session = config.auth.mode === "introspect" ? createIntrospectionResolver(config.auth) : createJwtResolver(config.auth);
-  // The dev viewer is wired in only when the config allows it, which it never
-  // does in production: there is no code path to it there.
+  // The dev viewer is wired in only when the config allows it (TALLY_DEV_VIEWER,
+  // refused in production): otherwise there is no code path to it.
   if (!config.auth.allowDevViewer) return session;
   return async (headers) => (await session(headers)) ?? devViewer(headers);
 }

@@ -77,9 +77,13 @@ async function serve(config: Config, args: string[]): Promise<void> {
   flags(args, {});
   const [{ createLogger }, { startService }] = await Promise.all([import("../logger.js"), import("../server.js")]);
   const logger = createLogger(config.logLevel);
-  const service = await startService(config, logger);
+  // Signals are handled from the first moment: Ctrl-C while the embedded
+  // database starts stops it again instead of leaving it running.
+  const starting = new AbortController();
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
+    if (!service) return starting.abort();
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
@@ -102,6 +106,13 @@ async function serve(config: Config, args: string[]): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  try {
+    service = await startService(config, logger, starting.signal);
+  } catch (err) {
+    logger.flush();
+    throw err;
+  }
+  if (starting.signal.aborted) stop("SIGINT");
 }
 
 async function run(command: string | undefined, args: string[]): Promise<number> {
@@ -159,11 +170,14 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     case "forget": {
       const f = flags(args, { viewer: "string", "dry-run": "boolean", json: "boolean" });
       const viewer = requiredString(f.viewer, "--viewer");
-      const [{ createViewerHasher }, { countViewerRows, deleteViewer }] = await Promise.all([
+      const [{ createViewerHasher }, { exactViewerId }, { countViewerRows, deleteViewer }] = await Promise.all([
         import("../auth/viewer-id.js"),
+        import("../auth/credentials.js"),
         import("../store/telemetry-repo.js"),
       ]);
-      const hashed = createViewerHasher(config.idSecret)(viewer.trim());
+      const exact = exactViewerId(viewer);
+      if (!exact) throw new UsageError("--viewer must be the session's viewer id exactly: 1..256 characters, no control characters");
+      const hashed = createViewerHasher(config.idSecret)(exact);
       const dryRun = f["dry-run"] === true;
       const rows = await withStore(config, (store) =>
         dryRun ? countViewerRows(store.prisma, hashed) : deleteViewer(store.prisma, hashed),
@@ -205,7 +219,8 @@ run(process.argv[2], process.argv.slice(3)).then(
       process.exitCode = 2;
     } else {
       process.stderr.write(`tally: ${err.message.split("\n")[0]}\n`);
-      process.exitCode = 1;
+      // Exit now: a half-open connection to an unanswering database must not keep the process alive.
+      process.exit(1);
     }
   },
 );

@@ -8,12 +8,12 @@ import { zeroFilledCounts, zeroFilledSeries } from "../catalog/counts.js";
 import type { Db } from "../store/prisma.js";
 import { createIngestBatcher } from "../store/ingest-batcher.js";
 import { countsSince, dailyCountsSince, deleteViewer } from "../store/telemetry-repo.js";
-import type { ViewerHasher } from "../auth/viewer-id.js";
+import type { KeyHasher, ViewerHasher } from "../auth/viewer-id.js";
 import type { ViewerResolver } from "../auth/session.js";
 import { jsonBody, killSwitch, requireViewer, viewerOf } from "./middleware.js";
 import { withStore } from "./store-errors.js";
 import { ApiError } from "./errors.js";
-import { createIngestParser, parseDays, parseIdempotencyKey } from "./validation.js";
+import { bodyFingerprint, createIngestParser, parseDays, parseIdempotencyKey } from "./validation.js";
 
 export interface TelemetryRouteDeps {
   db: Db;
@@ -25,6 +25,7 @@ export interface TelemetryRouteDeps {
   batching: { maxWaitMs: number; maxRows: number };
   resolveViewer: ViewerResolver;
   hashViewer: ViewerHasher;
+  hashKey: KeyHasher;
   logger: Logger;
 }
 
@@ -39,10 +40,12 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): Router {
   router.post("/ingest", disabled, viewer, jsonBody, async (req, res) => {
     const items = parseIngest(req.body);
     const key = parseIdempotencyKey(req.headers["idempotency-key"]);
-    const request = { viewerId: viewerOf(req), key, items };
+    // The key is kept only as a keyed hash, with the body's fingerprint (a re-used key must carry the same body).
+    const request = { viewerId: viewerOf(req), key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) }, items };
     // Answered only once the batch holding this request has committed.
     const result = await withStore(logger, () => batcher.submit(request));
     if (result.outcome === "rate_limited") throw new ApiError("rate_limited", result.retryAfter);
+    if (result.outcome === "key_reused") throw new ApiError("idempotency_key_reused");
     if (result.outcome === "replayed") res.setHeader("idempotent-replayed", "true");
     res.json({ ok: true, stored: result.stored });
   });

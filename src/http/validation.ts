@@ -1,6 +1,7 @@
 // Edge validation with zod: request bodies and query strings in, clean values
 // out, every failure mapped to the contract's error code. Nothing unvalidated
 // gets past this file.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
 import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN } from "../contract/index.js";
@@ -81,4 +82,16 @@ export function parseIdempotencyKey(value: unknown): string | null {
   if (value === undefined) return null;
   if (typeof value !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(value)) throw new ApiError("invalid_body");
   return value;
+}
+
+/**
+ * What "the same body" means for an Idempotency-Key: the items after
+ * validation and clamping, in order. `{"count":"3","event":"a"}` and
+ * `{"events":[{"event":"a","count":3.2}]}` are the same body.
+ */
+export function bodyFingerprint(items: readonly CountedEvent[]): string {
+  return createHash("sha256")
+    .update(JSON.stringify(items.map((i) => [i.event, i.count])))
+    .digest("hex")
+    .slice(0, 32);
 }

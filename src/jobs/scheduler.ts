@@ -1,10 +1,11 @@
 // The cron side of the service: the purge on TELEMETRY_PURGE_CRON, and an hourly
-// check that the coming days' partitions exist. Failures are logged, never thrown:
+// maintenance: the coming days' partitions exist, spent idempotency keys and
+// rate windows are deleted. Failures are logged, never thrown:
 // a database outage must not take the process down.
 import { schedule, type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { StoreConnection } from "../store/prisma.js";
-import { claimJobSlot, ensurePartitionsAround } from "../store/telemetry-repo.js";
+import { claimJobSlot, deleteExpiredBookkeeping, ensurePartitionsAround } from "../store/telemetry-repo.js";
 import { runPurge } from "./purge.js";
 
 export interface Scheduler {
@@ -38,6 +39,8 @@ export function startScheduler(store: StoreConnection, opts: { purgeCron: string
         try {
           const created = await ensurePartitionsAround(store.prisma);
           if (created > 0) logger.info({ job: "partitions", created }, "day partitions created");
+          // Idempotency keys and rate windows are viewer-derived: kept no longer than their use.
+          await deleteExpiredBookkeeping(store.prisma);
         } catch (err) {
           logger.warn({ job: "partitions", err: { type: (err as Error).name, message: (err as Error).message } }, "partition maintenance failed");
         }

@@ -31,6 +31,38 @@ export const STORED_COLUMNS = [
   { name: "created_at", description: "when the row was stored, by the database's clock" },
 ] as const;
 
+/**
+ * Every table and column that holds data derived from a viewer, and how long
+ * it is kept. tests/security/erasure.test.ts compares this list with the
+ * database catalog, so a table added without an entry here fails the tests;
+ * erasure (tally_forget) finds the same tables in the catalog by itself.
+ */
+export function viewerData(config: Config) {
+  const days = config.telemetry.retentionDays;
+  return [
+    {
+      table: "telemetry_event",
+      columns: ["viewer_id", "event", "created_at"],
+      retention: `${days} days: whole day partitions are dropped by the purge, the boundary day's rows deleted`,
+    },
+    {
+      table: "telemetry_daily",
+      columns: ["viewer_id", "event", "day", "count"],
+      retention: `${days} days, like the rows it sums (dropped with them)`,
+    },
+    {
+      table: "telemetry_idempotency",
+      columns: ["viewer_id", "key_hash", "body_hash", "stored", "created_at"],
+      retention: "24 hours (deleted by the hourly maintenance once older, so at most 25 hours); keys are stored only as HMAC-SHA256",
+    },
+    {
+      table: "telemetry_rate_window",
+      columns: ["viewer_id", "window_start", "rows"],
+      retention: "1 hour (deleted by the hourly maintenance once older, so at most 2 hours)",
+    },
+  ];
+}
+
 export async function buildManifest(config: Config, catalog: Catalog, db: Db) {
   let lastPurge = null;
   let oldestRow: { createdAt: string; ageDays: number } | null = null;
@@ -55,6 +87,7 @@ export async function buildManifest(config: Config, catalog: Catalog, db: Db) {
     telemetryEnabled: config.telemetry.enabled,
     retention: { days: config.telemetry.retentionDays, purgeSchedule: config.telemetry.purgeCron },
     stored: { table: "telemetry_event", rowPerCount: true, columns: STORED_COLUMNS },
+    viewerData: viewerData(config),
     viewerIdentity: "keyed hash (HMAC-SHA256) of the session's viewer id",
     events: catalog.events,
     rates: catalog.rates,

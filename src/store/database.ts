@@ -4,6 +4,34 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
 
+/** How long tally waits for PostgreSQL to answer a new connection before giving up (start-up, CLI). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** `host:port` of a database URL: what a failure may name (never the user or password). */
+export function databaseAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || "localhost"}:${u.port || "5432"}`;
+  } catch {
+    return "(unparsable DATABASE_URL)";
+  }
+}
+
+/** PostgreSQL did not answer: start-up and commands stop with this one line. */
+export class DatabaseUnreachableError extends Error {
+  override name = "DatabaseUnreachableError";
+  constructor(url: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const why =
+      code === "ECONNREFUSED"
+        ? "connection refused"
+        : /timeout/i.test(String((cause as Error | null)?.message))
+          ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`
+          : String((cause as Error | null)?.message ?? cause).split("\n")[0];
+    super(`cannot reach PostgreSQL at ${databaseAddress(url)}: ${why}`);
+  }
+}
+
 export interface DatabaseLocation {
   url: string;
   embedded: boolean;

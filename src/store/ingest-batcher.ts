@@ -4,6 +4,7 @@
 // first request, whichever comes first; batches do not wait for each other, so
 // Node and PostgreSQL work side by side. Every request is answered only after
 // its own batch commits; a failed batch rejects exactly its own requests.
+import { classifyStoreError } from "./errors.js";
 import { ingest, type IngestOutcome, type IngestRequest } from "./telemetry-repo.js";
 import type { Db } from "./prisma.js";
 
@@ -55,11 +56,14 @@ export function createIngestBatcher(db: Db, opts: BatcherOptions): IngestBatcher
     rows = 0;
     if (batch.length === 0) return;
     batches += 1;
-    ingest(
-      db,
-      batch.map((p) => p.request),
-      opts.rateLimit,
-    ).then(
+    const requests = batch.map((p) => p.request);
+    // A deadlock or serialization failure rolled the whole batch back: try it once more.
+    ingest(db, requests, opts.rateLimit)
+      .catch((err: unknown) => {
+        if (classifyStoreError(err).kind !== "transient") throw err;
+        return ingest(db, requests, opts.rateLimit);
+      })
+      .then(
       (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
       (err: unknown) => batch.forEach((p) => p.reject(err)),
     );

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { CONNECT_TIMEOUT_MS, DatabaseUnreachableError } from "./database.js";
 
 /** Shared by every tally process; an arbitrary constant ("tally-mig"). */
 const MIGRATION_LOCK_KEY = 0x74616c6c796d6967n;
@@ -60,9 +61,19 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 /** Applies every pending migration. Safe to run twice and from several processes at once. */
 export async function migrate(databaseUrl: string, dir = defaultMigrationsDir): Promise<MigrateResult> {
   const migrations = readMigrations(dir);
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: "tally-migrate" });
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: "tally-migrate",
+    // A port that accepts and never answers must not hang start-up.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   client.on("error", () => {}); // surfaced by the failing query instead
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw new DatabaseUnreachableError(databaseUrl, err);
+  }
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
     try {

@@ -2,6 +2,7 @@
 // functions over a Prisma client. Raw tagged templates only (parameters, never
 // string building); the hot insert avoids Prisma's query compiler on purpose
 // (see ../shared/ENVIRONMENT.md: createMany is ~3x slower).
+import { planBatch } from "./ingest-plan.js";
 import type { Db } from "./prisma.js";
 
 export interface EventCount {
@@ -16,28 +17,34 @@ export const PARTITION_DAYS_AHEAD = 7;
 export interface IngestRequest {
   /** The hashed viewer id. */
   viewerId: string;
-  /** The request's Idempotency-Key, if it sent one. */
-  key: string | null;
+  /** The request's Idempotency-Key as a keyed hash, and its body's fingerprint; null without a key. */
+  key: { hash: string; body: string } | null;
   items: readonly EventCount[];
 }
 
 export type IngestOutcome =
   | { outcome: "stored" | "replayed"; stored: number }
+  | { outcome: "key_reused"; stored: 0 }
   | { outcome: "rate_limited"; stored: 0; retryAfter: number };
 
 /**
  * Stores the counts of one or more requests in one statement, and so one
  * transaction (see tally_ingest in the migrations): idempotency keys, the shared
  * per-viewer row budget and one row per count, all committed together or not
- * at all. Returns one outcome per request, in order.
+ * at all. Repeats of a key inside the batch are resolved first (ingest-plan.ts).
+ * Returns one outcome per request, in order.
  */
 export async function ingest(db: Db, requests: readonly IngestRequest[], rateLimit: number): Promise<IngestOutcome[]> {
-  const viewers = requests.map((r) => r.viewerId);
-  const keys = requests.map((r) => r.key);
+  const plan = planBatch(requests);
+  const sent = plan.owners;
+  const viewers = sent.map((r) => r.viewerId);
+  const keys = sent.map((r) => r.key?.hash ?? null);
+  const bodies = sent.map((r) => r.key?.body ?? null);
+  const wants = sent.map((r) => r.items.reduce((n, item) => n + item.count, 0));
   const itemReq: number[] = [];
   const itemEvent: string[] = [];
   const itemCount: number[] = [];
-  requests.forEach((r, i) => {
+  sent.forEach((r, i) => {
     for (const item of r.items) {
       itemReq.push(i + 1);
       itemEvent.push(item.event);
@@ -46,7 +53,8 @@ export async function ingest(db: Db, requests: readonly IngestRequest[], rateLim
   });
   const call = () => db.$queryRaw<{ req: number; outcome: string; stored: number; retry_after: number | null }[]>`
     SELECT req, outcome, stored, retry_after FROM tally_ingest(
-      ${viewers}::text[], ${keys}::text[], ${itemReq}::int[], ${itemEvent}::text[], ${itemCount}::int[], ${rateLimit}::int)`;
+      ${viewers}::text[], ${keys}::text[], ${bodies}::text[], ${wants}::int[],
+      ${itemReq}::int[], ${itemEvent}::text[], ${itemCount}::int[], ${rateLimit}::int)`;
   let rows;
   try {
     rows = await call();
@@ -57,14 +65,16 @@ export async function ingest(db: Db, requests: readonly IngestRequest[], rateLim
     await ensurePartitionsAround(db);
     rows = await call();
   }
-  const outcomes = new Array<IngestOutcome>(requests.length);
+  const outcomes = new Array<IngestOutcome>(sent.length);
   for (const r of rows) {
     outcomes[r.req - 1] =
       r.outcome === "rate_limited"
         ? { outcome: "rate_limited", stored: 0, retryAfter: r.retry_after ?? 60 }
-        : { outcome: r.outcome as "stored" | "replayed", stored: r.stored };
+        : r.outcome === "key_reused"
+          ? { outcome: "key_reused", stored: 0 }
+          : { outcome: r.outcome as "stored" | "replayed", stored: r.stored };
   }
-  return outcomes;
+  return plan.resolve(outcomes);
 }
 
 function isMissingPartition(err: unknown): boolean {
@@ -113,13 +123,14 @@ export async function dailyCountsSince(db: Db, viewerId: string, days: number): 
   return { days: dayList, counts };
 }
 
-/** Erases every row of one viewer, and their rollup, in one statement. Returns the rows deleted. */
+/**
+ * Erases everything keyed by one viewer, in every table with a viewer column
+ * (tally_forget finds them in the catalog), in one transaction. Returns the
+ * rows of telemetry_event deleted.
+ */
 export async function deleteViewer(db: Db, viewerId: string): Promise<number> {
-  const [row] = await db.$queryRaw<{ n: number }[]>`
-    WITH rollup AS (DELETE FROM telemetry_daily WHERE viewer_id = ${viewerId}),
-    gone AS (DELETE FROM telemetry_event WHERE viewer_id = ${viewerId} RETURNING 1)
-    SELECT count(*)::int AS n FROM gone`;
-  return row?.n ?? 0;
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`SELECT tally_forget(${viewerId}) AS n`;
+  return Number(row?.n ?? 0);
 }
 
 export async function countViewerRows(db: Db, viewerId: string): Promise<number> {

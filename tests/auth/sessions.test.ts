@@ -193,10 +193,10 @@ describe("JWT sessions (JWKS)", () => {
     expect(await summaryStatus(jwksApp, { authorization: `Bearer ${token}` })).toBe(401);
   });
 
-  test("an unreachable JWKS means no viewer (401), never a 5xx", async () => {
+  test("an unreachable JWKS never yields a viewer: 503 auth_unavailable (retry later), not a refusal", async () => {
     const down = app({ SESSION_SECRET: "", SESSION_JWKS_URL: "http://127.0.0.1:9/jwks.json" });
     const token = await signedByJwksKey();
-    expect(await summaryStatus(down, { authorization: `Bearer ${token}` })).toBe(401);
+    expect(await summaryStatus(down, { authorization: `Bearer ${token}` })).toBe(503);
   });
 });
 
@@ -248,8 +248,9 @@ describe("introspection sessions", () => {
     seenHeaders = [];
   });
 
+  // The host app's session cookie is `sid`: SESSION_COOKIE names it.
   const introspect = (path = "/me", extra: Record<string, string> = {}) =>
-    app({ AUTH_MODE: "introspect", AUTH_INTROSPECT_URL: `${url}${path}`, ...extra });
+    app({ AUTH_MODE: "introspect", AUTH_INTROSPECT_URL: `${url}${path}`, SESSION_COOKIE: "sid", ...extra });
 
   test("a 200 JSON answer with an id is the viewer; cookie and authorization are forwarded, nothing else", async () => {
     const a = introspect();
@@ -282,13 +283,13 @@ describe("introspection sessions", () => {
     expect(calls).toBe(3);
   });
 
-  test("a refusal, no credentials, garbage, a slow or a down endpoint: 401, never a viewer", async () => {
+  test("a refusal, no credentials, garbage: 401; a slow or a down endpoint: 503 auth_unavailable; never a viewer", async () => {
     expect(await summaryStatus(introspect(), { cookie: "sid=bad" })).toBe(401);
     expect(await summaryStatus(introspect(), {})).toBe(401);
     expect(calls).toBe(1); // no credentials: not even asked
     expect(await summaryStatus(introspect("/garbage"), { cookie: "sid=good-x" })).toBe(401);
-    expect(await summaryStatus(introspect("/slow"), { cookie: "sid=good-x" })).toBe(401);
-    const down = app({ AUTH_MODE: "introspect", AUTH_INTROSPECT_URL: "http://127.0.0.1:9/me" });
-    expect(await summaryStatus(down, { cookie: "sid=good-x" })).toBe(401);
+    expect(await summaryStatus(introspect("/slow"), { cookie: "sid=good-x" })).toBe(503);
+    const down = app({ AUTH_MODE: "introspect", AUTH_INTROSPECT_URL: "http://127.0.0.1:9/me", SESSION_COOKIE: "sid" });
+    expect(await summaryStatus(down, { cookie: "sid=good-x" })).toBe(503);
   }, 15_000);
 });

@@ -10,7 +10,7 @@ afterAll(killAll);
 
 test("without DATABASE_URL it starts an embedded PostgreSQL, serves, and Ctrl-C stops both cleanly", async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "tally-serve-"));
-  const s = await startTally({ NODE_ENV: "development", TALLY_DATA_DIR: dataDir });
+  const s = await startTally({ NODE_ENV: "development", TALLY_DATA_DIR: dataDir, TALLY_DEV_VIEWER: "true" });
   try {
     const base = s.url;
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ok: true });
@@ -42,7 +42,7 @@ describe("with DATABASE_URL", () => {
   afterAll(() => db.drop());
 
   test("SIGTERM finishes in-flight work and exits 0; the rows acknowledged are stored", async () => {
-    const s = await startTally({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: TEST_SESSION_SECRET });
+    const s = await startTally({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: TEST_SESSION_SECRET, TALLY_DEV_VIEWER: "true" });
     const base = s.url;
     const sends = Array.from({ length: 20 }, () =>
       fetch(`${base}/ingest`, {

@@ -11,9 +11,10 @@ describe("configuration", () => {
     expect(c).toMatchObject({
       env: "development",
       port: 3000,
+      host: "127.0.0.1",
       databaseUrl: undefined,
       telemetry: { enabled: true, retentionDays: 30, purgeCron: "17 3 * * *", rateLimit: 600 },
-      auth: { mode: "jwt", cookieName: "session", cacheSeconds: 30, allowDevViewer: true },
+      auth: { mode: "jwt", cookieName: "session", cacheSeconds: 30, allowDevViewer: false },
       requestTimeoutMs: 10_000,
       statementTimeoutMs: 5_000,
       ingestBatching: { maxWaitMs: 2, maxRows: 100 },

@@ -54,7 +54,7 @@ beforeAll(async () => {
   const env = { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET };
   // Assigned one by one so afterAll can stop whatever did start.
   const starting = [
-    startTally({ ...env, NODE_ENV: "development" }).then((p) => (tally = p)),
+    startTally({ ...env, NODE_ENV: "development", TALLY_DEV_VIEWER: "true" }).then((p) => (tally = p)),
     startTally({ ...env, NODE_ENV: "production" }).then((p) => (prodTally = p)),
     launchChromium().then((b) => (browser = b)),
   ];

@@ -1,6 +1,10 @@
 // A bounded ingest load from a second process, for the fault tests.
 // Configured by one JSON argument:
-//   { url, tokens: [...], concurrency, maxRequests, durationMs, count, event, warmAcks }
+//   { url, tokens: [...], concurrency, maxRequests, durationMs, count, event, warmAcks,
+//     counts?: [...], mixViewers?: bool, keys?: bool }
+// `counts` picks each request's count at random from the list; `mixViewers`
+// picks each request's token at random (instead of one per connection);
+// `keys` sends a fresh Idempotency-Key with every request.
 // Prints `{"warm":true}` once `warmAcks` requests were acknowledged (the test
 // injects its fault after that), then one JSON report when done:
 //   { sent, acked, ackedRows, statuses: {"200": n, "503": n, …}, connectionErrors, ms }
@@ -13,17 +17,19 @@ const report = { sent: 0, acked: 0, ackedRows: 0, statuses: {}, connectionErrors
 const started = Date.now();
 const deadline = started + opts.durationMs;
 let warm = false;
-const body = JSON.stringify({ event: opts.event, count: opts.count });
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
 async function worker(n) {
-  const authorization = `Bearer ${opts.tokens[n % opts.tokens.length]}`;
   while (report.sent < opts.maxRequests && Date.now() < deadline) {
     report.sent += 1;
+    const token = opts.mixViewers ? pick(opts.tokens) : opts.tokens[n % opts.tokens.length];
+    const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    if (opts.keys) headers["idempotency-key"] = crypto.randomUUID();
     try {
       const res = await fetch(target, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization },
-        body,
+        headers,
+        body: JSON.stringify({ event: opts.event, count: opts.counts ? pick(opts.counts) : opts.count }),
         signal: AbortSignal.timeout(5_000),
       });
       const answer = await res.json().catch(() => ({}));

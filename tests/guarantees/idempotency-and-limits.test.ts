@@ -1,6 +1,7 @@
 import request from "supertest";
+import { createKeyHasher } from "../../src/auth/viewer-id.js";
 import { runPurge } from "../../src/jobs/purge.js";
-import { buildTestApp, bearer, newViewer, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
+import { buildTestApp, bearer, newViewer, TEST_ID_SECRET, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
 import { countRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -62,14 +63,15 @@ describe("Idempotency-Key: no double counting on retry", () => {
     await send(t, viewer, { event: "suggestion_shown" }, "old-key");
     await send(t, viewer, { event: "suggestion_shown" }, "old-key");
     expect(await countRows(db, { viewerId: t.hash(viewer) })).toBe(1);
-    await db.sql.query("UPDATE telemetry_idempotency SET created_at = now() - interval '25 hours' WHERE key = 'old-key'");
+    const oldKey = createKeyHasher(TEST_ID_SECRET)("old-key"); // stored only as its keyed hash
+    await db.sql.query("UPDATE telemetry_idempotency SET created_at = now() - interval '25 hours' WHERE key_hash = $1", [oldKey]);
     const store = storeFor(db);
     try {
       await runPurge(store, { retentionDays: 30, trigger: "cli" });
     } finally {
       await store.close();
     }
-    const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_idempotency WHERE key = 'old-key'");
+    const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_idempotency WHERE key_hash = $1", [oldKey]);
     expect(rows[0].n).toBe(0);
     await send(t, viewer, { event: "suggestion_shown" }, "old-key");
     expect(await countRows(db, { viewerId: t.hash(viewer) })).toBe(2);

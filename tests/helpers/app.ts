@@ -5,7 +5,7 @@ import request from "supertest";
 import type { Express } from "express";
 import { createApp } from "../../src/app.js";
 import { createViewerResolver } from "../../src/auth/session.js";
-import { createViewerHasher, type ViewerHasher } from "../../src/auth/viewer-id.js";
+import { createKeyHasher, createViewerHasher, type ViewerHasher } from "../../src/auth/viewer-id.js";
 import { mintSessionToken } from "../../src/auth/token.js";
 import { loadCatalog } from "../../src/catalog/catalog.js";
 import { loadConfig, type Config } from "../../src/config.js";
@@ -34,6 +34,8 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
     SESSION_SECRET: TEST_SESSION_SECRET,
     TELEMETRY_ID_SECRET: TEST_ID_SECRET,
     LOG_LEVEL: "info",
+    // The tests' own shortcut (x-dev-viewer); production refuses it, so it is not set there.
+    ...(env.NODE_ENV === "production" ? {} : { TALLY_DEV_VIEWER: "true" }),
     ...env,
   });
   const rawLogs: string[] = [];
@@ -51,6 +53,7 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
     db: store.prisma,
     resolveViewer: createViewerResolver(config),
     hashViewer: createViewerHasher(config.idSecret),
+    hashKey: createKeyHasher(config.idSecret),
     logger,
   });
   return {

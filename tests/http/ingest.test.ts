@@ -139,8 +139,8 @@ describe("POST /ingest", () => {
   });
 
   test("echoes a given x-request-id and makes one when absent", async () => {
-    const given = await request(t.app).get("/healthz").set("x-request-id", "req-123.abc");
-    expect(given.headers["x-request-id"]).toBe("req-123.abc");
+    const given = await request(t.app).get("/healthz").set("x-request-id", "0b9d3a52-6f1e-4c2a-9d8b-7e6f5a4b3c2d");
+    expect(given.headers["x-request-id"]).toBe("0b9d3a52-6f1e-4c2a-9d8b-7e6f5a4b3c2d");
     const made = await request(t.app).get("/healthz");
     expect(made.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });

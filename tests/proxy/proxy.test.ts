@@ -92,14 +92,15 @@ describe("Fetch handler", () => {
     expect(res.headers.get("retry-after")).toBe("7");
   });
 
-  test("a given x-request-id is forwarded as is", async () => {
-    await proxy()(new Request("https://a/api/telemetry", { method: "POST", headers: { "x-request-id": "abc-123" }, body: "{}" }));
-    expect(seen[0]!.headers["x-request-id"]).toBe("abc-123");
+  test("a given x-request-id (a UUID) is forwarded as is", async () => {
+    const id = "0b9d3a52-6f1e-4c2a-9d8b-7e6f5a4b3c2d";
+    await proxy()(new Request("https://a/api/telemetry", { method: "POST", headers: { "x-request-id": id }, body: "{}" }));
+    expect(seen[0]!.headers["x-request-id"]).toBe(id);
   });
 
   test("GET ?days=N goes to /summary with only days and series; DELETE goes to /me", async () => {
     await proxy()(new Request("https://a/api/telemetry?days=30&series=day&email=x@y.z", { headers: browserHeaders }));
-    await proxy()(new Request("https://a/api/telemetry", { method: "DELETE", headers: browserHeaders }));
+    await proxy()(new Request("https://app.example/api/telemetry", { method: "DELETE", headers: browserHeaders }));
     await proxy()(new Request("https://a/api/telemetry/dashboard", { headers: browserHeaders }));
     await proxy()(new Request("https://a/api/telemetry/dashboard/dashboard.js"));
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
@@ -233,10 +234,11 @@ describe("Express middleware (same implementation)", () => {
 
   test("maps methods and forwards only the allowed headers", async () => {
     const app = host();
-    const post = await request(app).post("/api/telemetry").set(browserHeaders).send('{"event":"suggestion_shown"}');
+    const fromApp = { ...browserHeaders, host: "app.example" }; // the page's own origin
+    const post = await request(app).post("/api/telemetry").set(fromApp).send('{"event":"suggestion_shown"}');
     expect(post.body).toEqual({ ok: true, path: "/ingest" });
     await request(app).get("/api/telemetry?days=7").set(browserHeaders);
-    await request(app).delete("/api/telemetry").set(browserHeaders);
+    await request(app).delete("/api/telemetry").set(fromApp);
     expect(seen.map((s) => `${s.method} ${s.url} ${s.headers.cookie}`)).toEqual([
       "POST /ingest session=tok123",
       "GET /summary?days=7 session=tok123",

@@ -20,9 +20,10 @@ afterAll(async () => {
   await db.drop();
 });
 
+// The store receives the key already hashed and the body's fingerprint; here the key stands for its hash.
 const one = (viewerId: string, count = 1, key: string | null = null): IngestRequest => ({
   viewerId,
-  key,
+  key: key === null ? null : { hash: key, body: `count-${count}` },
   items: [{ event: "suggestion_shown", count }],
 });
 

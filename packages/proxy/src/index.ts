@@ -12,7 +12,7 @@
 // GET /dashboard[...] -> the service's dev dashboard. It forwards the session
 // cookie(s), Authorization, Idempotency-Key and x-request-id, and nothing else:
 // no client address, no user agent, no referrer, no other cookies.
-import { IDEMPOTENCY_KEY_PATTERN, REQUEST_ID_PATTERN } from "../../../src/contract/index.js";
+import { IDEMPOTENCY_KEY_PATTERN, isCrossSiteWrite, REQUEST_ID_PATTERN } from "../../../src/contract/index.js";
 
 export interface TelemetryProxyOptions {
   /**
@@ -33,6 +33,12 @@ export interface TelemetryProxyOptions {
    * answered 204 and not forwarded, unless this is true.
    */
   forwardDespiteGlobalPrivacyControl?: boolean;
+  /**
+   * Origins besides the app's own whose pages may POST or DELETE through the
+   * proxy. Writes from any other site (Sec-Fetch-Site: cross-site, or a foreign
+   * Origin) are answered `403 cross_site`. Default none.
+   */
+  allowedOrigins?: readonly string[];
   /** Where the one configuration warning goes. Default `console.error`. */
   log?: (line: string) => void;
   /** For tests; defaults to the global `fetch`. */
@@ -51,12 +57,16 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
+/** The `name=value` pairs whose name is exactly one of `names` (a bare `sessionX` or `session =x` is not `session`). */
 function pickCookies(header: string | null, names: ReadonlySet<string>): string | undefined {
   if (!header) return undefined;
   const kept = header
     .split(";")
     .map((c) => c.trim())
-    .filter((c) => names.has(c.slice(0, c.indexOf("=")).trim()));
+    .filter((c) => {
+      const eq = c.indexOf("=");
+      return eq > 0 && names.has(c.slice(0, eq));
+    });
   return kept.length > 0 ? kept.join("; ") : undefined;
 }
 
@@ -140,6 +150,16 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
     const requestId = given && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID();
     const idHeader = { "x-request-id": requestId };
     if (!target) return json(request.method === "GET" ? 404 : 405, { ok: false, error: "not_found" }, idHeader);
+    const crossSite = isCrossSiteWrite(
+      {
+        method: request.method,
+        secFetchSite: request.headers.get("sec-fetch-site"),
+        origin: request.headers.get("origin"),
+        host: request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? url.host,
+      },
+      options.allowedOrigins ?? [],
+    );
+    if (crossSite) return json(403, { ok: false, error: "cross_site" }, idHeader);
 
     if (!service) {
       // Logged on first use, not at load: a build that evaluates the route module stays quiet and never fails.

@@ -1,0 +1,167 @@
+-- tally: Idempotency-Keys stored only as a keyed hash, with a fingerprint of
+-- the body (a re-used key with another body is refused); complete erasure; one
+-- lock order for every path that locks a viewer's rows.
+
+-- The raw keys cannot be hashed here (the secret is not in the database). They
+-- are 24-hour bookkeeping: dropped. A request retried across the upgrade with
+-- an old key is stored again.
+DELETE FROM "telemetry_idempotency";
+ALTER TABLE "telemetry_idempotency" DROP CONSTRAINT "telemetry_idempotency_pkey";
+ALTER TABLE "telemetry_idempotency" DROP COLUMN "key";
+ALTER TABLE "telemetry_idempotency" ADD COLUMN "key_hash" VARCHAR(64) NOT NULL;
+ALTER TABLE "telemetry_idempotency" ADD COLUMN "body_hash" VARCHAR(64) NOT NULL;
+ALTER TABLE "telemetry_idempotency" ADD CONSTRAINT "telemetry_idempotency_pkey" PRIMARY KEY ("viewer_id", "key_hash");
+
+DROP FUNCTION tally_ingest(TEXT[], TEXT[], INT[], TEXT[], INT[], INT);
+
+-- Stores the counts of one or more ingest requests in one transaction and says,
+-- per request, what happened:
+--   stored        its rows were inserted
+--   replayed      its (viewer, key) was seen before with the same body: nothing
+--                 stored, `stored` is what the first attempt stored
+--   key_reused    its (viewer, key) was seen before with another body: nothing stored
+--   rate_limited  over the viewer's row budget for this minute: nothing stored
+-- Requests are numbered 1..n; each (viewer, key) appears at most once (the
+-- caller resolves repeats inside a batch). p_rate_limit <= 0: no budget.
+--
+-- Lock order, the same in every path that locks a viewer's rows (this one and
+-- tally_forget), so two transactions can never wait on each other in a cycle:
+--   1. idempotency keys, by (viewer, key)   2. rate windows, by viewer
+--   3. rollup rows, by (viewer, event)       (rows in telemetry_event are only inserted)
+CREATE FUNCTION tally_ingest(
+    p_viewer TEXT[], p_key TEXT[], p_body TEXT[], p_want INT[],
+    p_item_req INT[], p_item_event TEXT[], p_item_count INT[],
+    p_rate_limit INT)
+RETURNS TABLE (req INT, outcome TEXT, stored INT, retry_after INT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n INT := coalesce(array_length(p_viewer, 1), 0);
+    result TEXT[] := array_fill('stored'::TEXT, ARRAY[n]);
+    kept INT[] := p_want;
+    claimed TEXT[];
+    fits TEXT[] := '{}';
+    r RECORD;
+    win TIMESTAMPTZ := date_trunc('minute', now());
+    wait INT := greatest(1, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int);
+    today DATE := (now() AT TIME ZONE 'UTC')::date;
+BEGIN
+    -- 1. Keys: claim the new ones, in (viewer, key) order. A key seen before
+    -- answers from its first attempt (the insert waited for that one to commit).
+    WITH ins AS (
+        INSERT INTO telemetry_idempotency AS k (viewer_id, key_hash, body_hash, stored)
+        SELECT p_viewer[i], p_key[i], p_body[i], p_want[i]
+        FROM generate_subscripts(p_viewer, 1) AS i
+        WHERE p_key[i] IS NOT NULL
+        ORDER BY p_viewer[i], p_key[i]
+        ON CONFLICT DO NOTHING
+        RETURNING k.viewer_id, k.key_hash)
+    SELECT coalesce(array_agg(ins.viewer_id || ' ' || ins.key_hash), '{}') INTO claimed FROM ins;
+
+    FOR r IN
+        SELECT i, k.stored AS prior, k.body_hash = p_body[i] AS same_body
+        FROM generate_subscripts(p_viewer, 1) AS i
+        LEFT JOIN telemetry_idempotency k ON k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i]
+        WHERE p_key[i] IS NOT NULL AND NOT (p_viewer[i] || ' ' || p_key[i] = ANY (claimed))
+    LOOP
+        -- (A key erased meanwhile, with its rows, is answered as replayed: nothing to store twice.)
+        result[r.i] := CASE WHEN r.same_body IS FALSE THEN 'key_reused' ELSE 'replayed' END;
+        kept[r.i] := CASE WHEN r.same_body IS FALSE THEN 0 ELSE coalesce(r.prior, p_want[r.i]) END;
+    END LOOP;
+
+    -- 2. The row budget. One statement locks every viewer's window row, in
+    -- viewer order, and takes each viewer's whole share where it fits (the usual
+    -- case). ON CONFLICT ... WHERE locks a row even when it does not update it.
+    IF p_rate_limit > 0 THEN
+        WITH per_viewer AS (
+            SELECT p_viewer[i] AS v, sum(p_want[i])::int AS total
+            FROM generate_subscripts(p_viewer, 1) AS i
+            WHERE result[i] = 'stored'
+            GROUP BY 1),
+        taken AS (
+            INSERT INTO telemetry_rate_window AS w (viewer_id, window_start, rows)
+            SELECT pv.v, win, CASE WHEN pv.total <= p_rate_limit THEN pv.total ELSE 0 END
+            FROM per_viewer pv ORDER BY pv.v
+            ON CONFLICT (viewer_id, window_start) DO UPDATE SET rows = w.rows + EXCLUDED.rows
+            WHERE EXCLUDED.rows > 0 AND w.rows + EXCLUDED.rows <= p_rate_limit
+            RETURNING w.viewer_id)
+        SELECT coalesce(array_agg(t.viewer_id::text), '{}') INTO fits
+        FROM taken t JOIN per_viewer pv ON pv.v = t.viewer_id
+        WHERE pv.total <= p_rate_limit;
+
+        -- The other viewers (already locked above): each takes the longest
+        -- prefix of its requests, in order, that fits in what its window has left.
+        FOR r IN
+            SELECT s.i
+            FROM (SELECT i, p_viewer[i] AS v,
+                         sum(p_want[i]) OVER (PARTITION BY p_viewer[i] ORDER BY i) AS running
+                  FROM generate_subscripts(p_viewer, 1) AS i
+                  WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))) s
+            JOIN telemetry_rate_window w ON w.viewer_id = s.v AND w.window_start = win
+            WHERE w.rows + s.running > p_rate_limit
+        LOOP
+            result[r.i] := 'rate_limited';
+            kept[r.i] := 0;
+        END LOOP;
+        UPDATE telemetry_rate_window w SET rows = w.rows + s.n
+        FROM (SELECT p_viewer[i] AS v, sum(p_want[i])::int AS n
+              FROM generate_subscripts(p_viewer, 1) AS i
+              WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))
+              GROUP BY 1) s
+        WHERE w.viewer_id = s.v AND w.window_start = win;
+
+        -- A refused request forgets its key, so the same request may be retried after the wait.
+        DELETE FROM telemetry_idempotency k
+        USING generate_subscripts(p_viewer, 1) AS i
+        WHERE result[i] = 'rate_limited' AND p_key[i] IS NOT NULL
+          AND k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i];
+    END IF;
+
+    -- 3. One row per count, and the rollup, in this same transaction.
+    INSERT INTO telemetry_event (viewer_id, event)
+    SELECT p_viewer[t.r], t.e
+    FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c), generate_series(1, t.c)
+    WHERE result[t.r] = 'stored';
+
+    INSERT INTO telemetry_daily AS d (viewer_id, event, day, count)
+    SELECT p_viewer[t.r], t.e, today, sum(t.c)
+    FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c)
+    WHERE result[t.r] = 'stored'
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (viewer_id, event, day) DO UPDATE SET count = d.count + EXCLUDED.count;
+
+    RETURN QUERY
+    SELECT i, result[i], kept[i], CASE WHEN result[i] = 'rate_limited' THEN wait END
+    FROM generate_subscripts(p_viewer, 1) AS i;
+END;
+$$;
+
+-- Erases everything keyed by one viewer: every table with a viewer_id column,
+-- found in the catalog so that a table added later is erased too, in the lock
+-- order of tally_ingest (keys, rate windows, rollup, rows; any other table
+-- after them). Returns the rows of telemetry_event deleted.
+CREATE FUNCTION tally_forget(p_viewer TEXT) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    t REGCLASS;
+    n BIGINT;
+    erased BIGINT := 0;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass
+        FROM pg_class c
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'viewer_id' AND NOT a.attisdropped
+        WHERE c.relnamespace = current_schema()::regnamespace
+          AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+        ORDER BY array_position(ARRAY['telemetry_idempotency', 'telemetry_rate_window', 'telemetry_daily', 'telemetry_event'], c.relname::text) NULLS LAST,
+                 c.relname
+    LOOP
+        EXECUTE format('DELETE FROM %s WHERE viewer_id = $1', t) USING p_viewer;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF t = 'telemetry_event'::regclass THEN
+            erased := n;
+        END IF;
+    END LOOP;
+    RETURN erased;
+END;
+$$;
