@@ -39,6 +39,8 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): Router {
 
   router.post("/ingest", disabled, viewer, jsonBody, async (req, res) => {
     const items = parseIngest(req.body);
+    // More rows than the viewer may store in a whole minute can never be accepted: refused for good, not 429.
+    if (deps.rateLimit > 0 && items.reduce((n, i) => n + i.count, 0) > deps.rateLimit) throw new ApiError("payload_too_large");
     const key = parseIdempotencyKey(req.headers["idempotency-key"]);
     // The key is kept only as a keyed hash, with the body's fingerprint (a re-used key must carry the same body).
     const request = { viewerId: viewerOf(req), key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) }, items };

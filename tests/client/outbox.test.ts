@@ -89,11 +89,10 @@ test.each([400, 401, 403, 404, 413, 422])("%i is refused for good: dropped, coun
   const { sent, fetch } = scripted(status);
   const t = createTelemetry({ fetch, storage: null });
   t.track("suggestion_shown", 2);
-  t.track("suggestion_undo");
   await advance(120_000);
   expect(sent).toHaveLength(1);
   expect(t.pending).toBe(0);
-  expect(t.dropped).toBe(2);
+  expect(t.dropped).toBe(1);
   expect(t.enabled).toBe(true);
 });
 
@@ -286,4 +285,103 @@ test("a full or failing storage keeps the outbox in memory", async () => {
   await advance(60_000);
   expect(sent).toHaveLength(2);
   expect(t.pending).toBe(0);
+});
+
+describe("edges found in review", () => {
+  test("a request first sent more than 23 hours ago is given up (the service forgets keys after 24 h), counted", async () => {
+    const storage = new MemoryStorage();
+    const offline = scripted(503);
+    const t = createTelemetry({ fetch: offline.fetch, storage });
+    t.track("suggestion_shown", 2);
+    await advance();
+    expect(offline.sent).toHaveLength(1);
+    jest.setSystemTime(Date.now() + 23.5 * 3_600_000);
+    await advance(60_000);
+    expect(t.pending).toBe(0);
+    expect(t.dropped).toBe(1);
+    // A page that adopts such an outbox gives it up too, rather than store it a second time.
+    const stale = JSON.stringify({ t: 0, e: [{ k: "old-key", i: [{ event: "suggestion_shown", count: 1 }], s: Date.now() - 24 * 3_600_000 }] });
+    storage.setItem("tally.outbox /api/telemetry closed-tab", stale);
+    const online = scripted(200);
+    const later = createTelemetry({ fetch: online.fetch, storage });
+    await advance();
+    expect(online.sent).toHaveLength(0);
+    expect(later.dropped).toBe(1);
+  });
+
+  test("a redirect (a sign-in page) is not an acknowledgement: the request is refused for good", async () => {
+    const sent: RequestInit[] = [];
+    const fetch = (async (_u: string, init: RequestInit) => {
+      sent.push(init);
+      return { status: 0, type: "opaqueredirect", headers: new Headers() } as unknown as Response;
+    }) as unknown as typeof globalThis.fetch;
+    const t = createTelemetry({ fetch, storage: null });
+    t.track("suggestion_shown");
+    await advance(60_000);
+    expect(sent[0]!.redirect).toBe("manual");
+    expect(sent).toHaveLength(1);
+    expect([t.pending, t.dropped]).toEqual([0, 1]);
+  });
+
+  test("a batch refused as a whole (400) is split so its good items still arrive, under new keys", async () => {
+    const sent: Sent[] = [];
+    const fetch = (async (_u: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body)) as { event?: string; events?: { event: string }[] };
+      sent.push({ key: (init.headers as Record<string, string>)["idempotency-key"]!, body });
+      const events = body.events ?? [body as { event: string }];
+      return new Response("{}", { status: events.some((e) => e.event === "not_in_catalog") ? 400 : 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const t = createTelemetry<string>({ fetch, storage: null });
+    t.track("suggestion_shown");
+    t.track("not_in_catalog");
+    t.track("suggestion_accepted", 3);
+    await advance(1_000);
+    const stored = sent.filter((s) => !JSON.stringify(s.body).includes("not_in_catalog"));
+    expect(stored.map((s) => s.body)).toEqual(
+      expect.arrayContaining([{ event: "suggestion_accepted", count: 3 }]),
+    );
+    expect(JSON.stringify(stored.map((s) => s.body))).toContain("suggestion_shown");
+    expect(new Set(sent.map((s) => s.key)).size).toBe(sent.length); // every body has its own key
+    expect([t.pending, t.dropped]).toEqual([0, 1]);
+  });
+
+  test("Retry-After is bounded: a huge or HTTP-date value waits at most an hour, never fires at once", async () => {
+    const { sent, fetch } = scripted([429, { "retry-after": "99999999" }], [429, { "retry-after": new Date(Date.now() + 10 * 86_400_000).toUTCString() }], 200);
+    const t = createTelemetry({ fetch, storage: null });
+    t.track("suggestion_shown");
+    await advance(1_000);
+    expect(sent).toHaveLength(1);
+    await advance(3_600_000);
+    expect(sent).toHaveLength(2);
+    await advance(3_600_000);
+    expect(sent).toHaveLength(3);
+    expect(t.pending).toBe(0);
+  });
+
+  test("refusals move the queue on: what waited behind them is sent without another track()", async () => {
+    const { sent, fetch } = scripted(new TypeError("offline"), 401, 401, 401, 401, 200);
+    const t = createTelemetry({ fetch, storage: null });
+    for (let i = 0; i < 6; i++) {
+      t.track("suggestion_shown");
+      await advance();
+    }
+    await advance(60_000);
+    expect(new Set(sent.map((s) => s.key)).size).toBe(6);
+    expect(t.pending).toBe(0);
+    expect(t.dropped).toBe(4);
+  });
+
+  test("adopting several full outboxes at load takes milliseconds, not seconds", async () => {
+    const storage = new MemoryStorage();
+    for (let tab = 0; tab < 10; tab++) {
+      const e = Array.from({ length: 1_000 }, (_, n) => ({ k: `tab${tab}-${n}`, i: [{ event: "suggestion_shown", count: 1 }], s: 0 }));
+      storage.setItem(`tally.outbox /api/telemetry tab-${tab}`, JSON.stringify({ t: 0, e }));
+    }
+    const { fetch } = scripted(new TypeError("offline"));
+    const started = performance.now();
+    const t = createTelemetry({ fetch, storage });
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(t.pending).toBe(1_000);
+    expect(t.dropped).toBe(9_000);
+  });
 });

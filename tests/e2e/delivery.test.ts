@@ -135,3 +135,20 @@ test("(d) two tabs clicking at the same time: every count stored once", async ()
   expect(await countRows(db, { viewerId: viewerHash, event: "suggestion_accepted" })).toBeGreaterThanOrEqual(10);
   await context.close();
 }, 60_000);
+
+test("opting out in one tab stops the other tabs of the app, and clears what they hold", async () => {
+  const context = await browser.newContext();
+  const [a, b] = [await signedIn(context), await context.newPage()];
+  await b.goto(host.url);
+  await context.setOffline(true);
+  await clicks(b, 3); // waiting in tab b's outbox
+  await a.evaluate(() => (window as unknown as { tallyTelemetry: { disable(): void } }).tallyTelemetry.disable());
+  const state = () => b.evaluate(() => {
+    const t = (window as unknown as { tallyTelemetry: { enabled: boolean; pending: number } }).tallyTelemetry;
+    return [t.enabled, t.pending];
+  });
+  for (const until = Date.now() + 5_000; Date.now() < until && (await state())[0]; ) await sleep(50);
+  expect(await state()).toEqual([false, 0]);
+  expect(await b.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("tally.")))).toEqual([]);
+  await context.close();
+}, 60_000);

@@ -130,6 +130,17 @@ describe("POST /ingest", () => {
     expect(await countRows(db, { viewerId: t.hash(viewer) })).toBe(0);
   });
 
+  test("a request of more rows than the per-minute budget can never fit: 413 payload_too_large, not a 429 to retry forever", async () => {
+    const viewer = newViewer();
+    const events = Array.from({ length: 13 }, () => ({ event: "suggestion_shown", count: 50 })); // 650 > 600
+    const res = await postIngest(t, viewer, { events });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ ok: false, error: "payload_too_large" });
+    const fits = await postIngest(t, viewer, { events: events.slice(0, 12) }); // 600
+    expect(fits.body).toEqual({ ok: true, stored: 600 });
+    expect(await countRows(db, { viewerId: t.hash(viewer) })).toBe(600);
+  });
+
   test("without a session: 401 no_viewer, nothing stored", async () => {
     const before = await countRows(db);
     const res = await request(t.app).post("/ingest").send({ event: "suggestion_shown" });

@@ -225,6 +225,27 @@ describe("configuration and body limits", () => {
   });
 });
 
+test("a malformed Idempotency-Key is refused (400), not dropped: a retry must not become a new count", async () => {
+  const res = await createTelemetryProxy({ serviceUrl })(
+    new Request("https://a/api/telemetry", { method: "POST", headers: { "idempotency-key": "has spaces & more" }, body: "{}" }),
+  );
+  expect(res.status).toBe(400);
+  expect(await res.json()).toEqual({ ok: false, error: "invalid_body" });
+  expect(seen).toHaveLength(0);
+});
+
+test("a request outside basePath is 404 and says so once in the log (a misconfigured mount)", async () => {
+  const lines: string[] = [];
+  const proxy = createTelemetryProxy({ serviceUrl, log: (l) => lines.push(l) });
+  for (let i = 0; i < 3; i++) {
+    const res = await proxy(new Request("https://a/telemetry", { method: "POST", body: "{}" }));
+    expect(res.status).toBe(404);
+  }
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toContain("basePath");
+  expect(seen).toHaveLength(0);
+});
+
 describe("Express middleware (same implementation)", () => {
   const host = () => {
     const app = express();
@@ -264,6 +285,18 @@ describe("Express middleware (same implementation)", () => {
     app.use(express.json());
     app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl }));
     await request(app).post("/api/telemetry").send({ event: "suggestion_shown", count: 2 });
+    expect(JSON.parse(seen[0]!.body)).toEqual({ event: "suggestion_shown", count: 2 });
+  });
+
+  test.each([
+    ["express.raw()", express.raw({ type: "*/*" })],
+    ["express.text()", express.text({ type: "*/*" })],
+    ["express.urlencoded() that does not match", express.urlencoded({ extended: false })],
+  ])("the body arrives whole after %s ran first", async (_name, parser) => {
+    const app = express();
+    app.use(parser);
+    app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl }));
+    await request(app).post("/api/telemetry").set("content-type", "application/json").send('{"event":"suggestion_shown","count":2}');
     expect(JSON.parse(seen[0]!.body)).toEqual({ event: "suggestion_shown", count: 2 });
   });
 

@@ -140,15 +140,22 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
   const cookieNames = new Set(options.cookieNames ?? ["session"]);
   const timeoutMs = options.timeoutMs ?? 2_000;
   const upstream = options.fetch ?? fetch;
+  const log = options.log ?? console.error;
   let warned = false;
+  let warnedPath = false;
 
   return async (request) => {
     const url = new URL(request.url);
-    const subpath = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
-    const target = route(request.method, subpath, url.searchParams);
     const given = request.headers.get("x-request-id");
     const requestId = given && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID();
     const idHeader = { "x-request-id": requestId };
+    if (!url.pathname.startsWith(basePath)) {
+      // Mounted somewhere else than basePath says: every count would be refused, so say so once.
+      if (!warnedPath) log(`@tally/proxy: a request arrived outside basePath (${basePath}); set basePath to where the route is mounted`);
+      warnedPath = true;
+      return json(404, { ok: false, error: "not_found" }, idHeader);
+    }
+    const target = route(request.method, url.pathname.slice(basePath.length), url.searchParams);
     if (!target) return json(request.method === "GET" ? 404 : 405, { ok: false, error: "not_found" }, idHeader);
     const crossSite = isCrossSiteWrite(
       {
@@ -163,7 +170,7 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
 
     if (!service) {
       // Logged on first use, not at load: a build that evaluates the route module stays quiet and never fails.
-      if (!warned) (options.log ?? console.error)("@tally/proxy: serviceUrl is not set to an http(s) URL (is TALLY_URL set?); answering 503 proxy_not_configured");
+      if (!warned) log("@tally/proxy: serviceUrl is not set to an http(s) URL (is TALLY_URL set?); answering 503 proxy_not_configured");
       warned = true;
       return json(503, { ok: false, error: "proxy_not_configured" }, idHeader);
     }
@@ -179,7 +186,11 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
     const authorization = request.headers.get("authorization");
     if (authorization) headers.authorization = authorization;
     const idempotencyKey = request.headers.get("idempotency-key");
-    if (idempotencyKey && IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) headers["idempotency-key"] = idempotencyKey;
+    if (idempotencyKey !== null) {
+      // Dropping a malformed key would turn every retry into a new count: refuse it, as the service does.
+      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) return json(400, { ok: false, error: "invalid_body" }, idHeader);
+      headers["idempotency-key"] = idempotencyKey;
+    }
 
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (target === "/ingest") {
@@ -223,6 +234,8 @@ export interface NodeLikeRequest extends AsyncIterable<unknown> {
   headers: Record<string, string | string[] | undefined>;
   /** Set when a body parser ran before the proxy. */
   body?: unknown;
+  /** True once the body stream has been read (by a body parser). */
+  readableEnded?: boolean;
 }
 export interface NodeLikeResponse {
   statusCode: number;
@@ -269,12 +282,15 @@ export function expressTelemetryProxy(options: TelemetryProxyOptions) {
 
 /** The request body, or null when it is over MAX_BODY_BYTES (the rest is not read). */
 async function readBody(req: NodeLikeRequest): Promise<Uint8Array<ArrayBuffer> | null> {
-  let parsed: Uint8Array<ArrayBuffer> | undefined;
-  if (typeof req.body === "string") parsed = new TextEncoder().encode(req.body);
-  else if (req.body !== undefined && req.body !== null && typeof req.body === "object" && !(req.body instanceof Uint8Array)) {
-    parsed = new TextEncoder().encode(JSON.stringify(req.body)); // an earlier JSON parser consumed the stream
+  if (req.readableEnded) {
+    // A body parser read the stream first: forward what it made of it.
+    const b = req.body;
+    const bytes =
+      b instanceof Uint8Array
+        ? new Uint8Array(b)
+        : new TextEncoder().encode(typeof b === "string" ? b : b === undefined || b === null ? "" : JSON.stringify(b));
+    return bytes.byteLength > MAX_BODY_BYTES ? null : bytes;
   }
-  if (parsed) return parsed.byteLength > MAX_BODY_BYTES ? null : parsed;
   let size = 0;
   const chunks: Uint8Array[] = [];
   for await (const chunk of req) {
