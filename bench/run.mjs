@@ -238,7 +238,7 @@ async function main() {
         TELEMETRY_PURGE_CRON: "0 0 1 1 *",
       },
       tallyLog,
-      /"port":(\d+)[^\n]*"tally listening"/,
+      /"port":(\d+)[^\n]*"tally listening/,
     );
     const bare = await startProcess([BARE], {}, path.join(os.tmpdir(), `bare-bench-${process.pid}.log`), /"port":(\d+)/);
 

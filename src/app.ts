@@ -1,27 +1,26 @@
 // createApp(deps): the whole HTTP surface, built from injected parts. It never
-// listens (server.ts does) so tests run it in-process with supertest.
-import express, { type Express } from "express";
+// listens (server.ts does), so tests run it in-process with supertest. Every
+// route is registered straight on the app — no global middleware — with ingest
+// and summary first: Express's generic machinery is only what routing needs.
+import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Logger } from "pino";
 import type { ViewerResolver } from "./auth/session.js";
-import type { KeyHasher, ViewerHasher } from "./auth/viewer-id.js";
-import type { Catalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
-import { dashboardRoutes } from "./dashboard/routes.js";
-import { errorHandler, notFound } from "./http/errors.js";
-import { refuseCrossSiteWrites, requestDeadline } from "./http/middleware.js";
-import { opsRoutes } from "./http/ops-routes.js";
-import { telemetryRoutes } from "./http/telemetry-routes.js";
-import { httpLogger } from "./logger.js";
-import type { Db } from "./store/prisma.js";
+import { registerDashboard } from "./dashboard/routes.js";
+import { createDeadlines } from "./http/deadlines.js";
+import { requestIdOf, type EndpointContext } from "./http/endpoint.js";
+import { errorReply, writeReply } from "./http/reply.js";
+import { createRequestLog, type RequestLog } from "./http/request-log.js";
+import { registerNotFound, registerRoutes } from "./http/routes.js";
+import type { TelemetryService } from "./telemetry/service.js";
 
 export interface AppDeps {
   config: Config;
-  catalog: Catalog;
-  db: Db;
+  telemetry: TelemetryService;
   resolveViewer: ViewerResolver;
-  hashViewer: ViewerHasher;
-  hashKey: KeyHasher;
   logger: Logger;
+  /** Where request lines go; made from config.logRequests when absent. */
+  requestLog?: RequestLog;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -31,31 +30,27 @@ export function createApp(deps: AppDeps): Express {
   // Client addresses are never read, so no proxy is trusted to supply one.
   app.set("trust proxy", false);
 
-  app.use(httpLogger(deps.logger));
-  app.use(requestDeadline(deps.config.requestTimeoutMs));
-  app.use((_req, res, next) => {
-    res.setHeader("cache-control", "no-store");
-    res.setHeader("x-content-type-options", "nosniff");
-    next();
-  });
-  app.use(refuseCrossSiteWrites(deps.config.allowedOrigins));
-  app.use(opsRoutes(deps));
-  app.use(
-    telemetryRoutes({
-      db: deps.db,
-      catalog: deps.catalog,
-      enabled: deps.config.telemetry.enabled,
-      rateLimit: deps.config.telemetry.rateLimit,
-      batching: deps.config.ingestBatching,
-      resolveViewer: deps.resolveViewer,
-      hashViewer: deps.hashViewer,
-      hashKey: deps.hashKey,
-      logger: deps.logger,
-    }),
-  );
+  const ctx: EndpointContext = {
+    deadlines: createDeadlines(deps.config.requestTimeoutMs),
+    requestLog: deps.requestLog ?? createRequestLog(deps.logger, deps.config.logRequests),
+    logger: deps.logger,
+  };
+  registerRoutes(app, ctx, deps);
   // The dev dashboard does not exist in production: not even its routes.
-  if (!deps.config.isProduction) app.use(dashboardRoutes(deps.catalog));
-  app.use(notFound);
-  app.use(errorHandler);
+  if (!deps.config.isProduction) registerDashboard(app, ctx, deps.telemetry.catalog);
+  registerNotFound(app, ctx);
+
+  // What Express itself throws before a route runs (a malformed URL): a client's
+  // error is invalid_body, anything else a bug (500, logged with its stack).
+  const expressErrors: ErrorRequestHandler = (err, req, res, _next) => {
+    if (res.headersSent) return void res.destroy();
+    const status = (err as { status?: unknown } | null)?.status;
+    const clientError = typeof status === "number" && status >= 400 && status < 500;
+    const reply = clientError ? errorReply("invalid_body") : errorReply("internal");
+    const id = requestIdOf(req);
+    writeReply(res, id, reply);
+    ctx.requestLog.done({ id, method: req.method, route: "unmatched", status: reply.status!, ms: 0, ...(clientError ? {} : { err }) });
+  };
+  app.use(expressErrors);
   return app;
 }

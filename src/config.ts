@@ -6,7 +6,7 @@ import { z } from "zod";
 /** Used outside production when TELEMETRY_ID_SECRET is unset; logged as such at start. */
 export const DEV_ID_SECRET = "746c6c792d6465762d6f6e6c792d7365637265742d6e6f742d666f722d70726f64";
 /** Used outside production when SESSION_SECRET is unset, so `tally token` works out of the box. */
-export const DEV_SESSION_SECRET = "tally-dev-only-session-secret-not-for-production";
+const DEV_SESSION_SECRET = "tally-dev-only-session-secret-not-for-production";
 
 const bool = z
   .string()
@@ -48,6 +48,7 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_REQUESTS: z.enum(["summary", "all"]).default("summary"),
   DATABASE_URL: optionalString.pipe(
     z.string().regex(/^postgres(ql)?:\/\//, "expected a postgresql:// URL").optional(),
   ),
@@ -74,13 +75,14 @@ const envSchema = z.object({
   SESSION_AUDIENCE: optionalString,
   AUTH_INTROSPECT_URL: optionalString.pipe(url.optional()),
   AUTH_CACHE_SECONDS: int(0, 3600).default(30),
+  SESSION_CACHE_SIZE: int(1, 10_000_000).default(50_000),
   TALLY_DEV_VIEWER: bool.default(false),
   TALLY_ALLOWED_ORIGINS: origins.default([]),
 });
 
-export type Env = z.infer<typeof envSchema>;
+type Env = z.infer<typeof envSchema>;
 
-export type Mode = "development" | "test" | "production";
+type Mode = "development" | "test" | "production";
 
 export interface Config {
   readonly env: Mode;
@@ -90,6 +92,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly logLevel: Env["LOG_LEVEL"];
+  /** "summary": errors one line each, successes one line per minute; "all": one line per request. */
+  readonly logRequests: Env["LOG_REQUESTS"];
   /** Absent outside production means "start an embedded PostgreSQL". */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -121,6 +125,8 @@ export interface Config {
     readonly audience: string | undefined;
     readonly introspectUrl: string | undefined;
     readonly cacheSeconds: number;
+    /** Verified sessions (and hashed viewer ids) kept in memory: sized for the live viewer population. */
+    readonly cacheSize: number;
     /** x-dev-viewer / dev_viewer: only with TALLY_DEV_VIEWER=true, and never in production. */
     readonly allowDevViewer: boolean;
   };
@@ -176,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     // Development listens on loopback unless told otherwise; production on every interface (containers).
     host: e.HOST ?? (isProduction ? "0.0.0.0" : "127.0.0.1"),
     logLevel: e.LOG_LEVEL,
+    logRequests: e.LOG_REQUESTS,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
@@ -201,6 +208,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: e.SESSION_AUDIENCE,
       introspectUrl: e.AUTH_INTROSPECT_URL,
       cacheSeconds: e.AUTH_CACHE_SECONDS,
+      cacheSize: e.SESSION_CACHE_SIZE,
       allowDevViewer: e.TALLY_DEV_VIEWER,
     },
     allowedOrigins: e.TALLY_ALLOWED_ORIGINS,

@@ -1,19 +1,16 @@
-// Boot: config -> catalog -> database -> migrate -> store -> app -> listen -> cron.
-// close() undoes it in reverse: cron, stop accepting, finish in-flight
-// requests, close the pool, stop an embedded database.
+// Boot: the runtime (database, migrations, store, use cases) -> app -> listen
+// -> cron. close() undoes it in reverse: cron, stop accepting, finish in-flight
+// requests, drain the batcher, close the pool, stop an embedded database.
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { createViewerResolver } from "./auth/session.js";
-import { createKeyHasher, createViewerHasher } from "./auth/viewer-id.js";
-import { loadCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
+import { createRequestLog } from "./http/request-log.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
-import { locateDatabase } from "./store/database.js";
-import { migrate } from "./store/migrate.js";
-import { connectStore } from "./store/prisma.js";
-import { ensurePartitionsAround } from "./store/telemetry-repo.js";
+import { openRuntime, StartupError } from "./runtime.js";
+
 
 export interface RunningService {
   server: Server;
@@ -28,18 +25,13 @@ export interface RunningService {
  * within 1.5× it, or the socket is closed. Node only checks these every
  * connectionsCheckingInterval (30 s by default), so that is tightened too.
  */
-export function serverTimeouts(requestTimeoutMs: number) {
+function serverTimeouts(requestTimeoutMs: number) {
   return {
     headersTimeout: requestTimeoutMs,
     requestTimeout: Math.ceil(requestTimeoutMs * 1.5),
     keepAliveTimeout: 5_000,
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
   };
-}
-
-/** Why start-up stopped, in one line for the operator. */
-export class StartupError extends Error {
-  override name = "StartupError";
 }
 
 /**
@@ -71,44 +63,18 @@ function warnAboutWeakSettings(config: Config, logger: Logger): void {
  * A failure (database unreachable, port in use) also stops what was started,
  * and rejects with a StartupError or DatabaseUnreachableError of one line.
  */
+/**
+ * Boots the service. `signal` aborts start-up (Ctrl-C while the embedded
+ * database starts): whatever was started is stopped again before it rejects.
+ * A failure (database unreachable, port in use) also stops what was started,
+ * and rejects with an error of one line.
+ */
 export async function startService(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningService> {
-  const catalog = loadCatalog(config.telemetry.catalogFile);
   warnAboutWeakSettings(config, logger);
-
-  const undo: (() => Promise<void>)[] = [];
-  const unwind = async () => {
-    for (const step of undo.reverse()) await step().catch(() => {});
-  };
-  const checkpoint = () => {
-    if (signal?.aborted) throw new StartupError("start-up interrupted");
-  };
+  const runtime = await openRuntime(config, logger, signal ? { signal } : {});
   try {
-    const database = await locateDatabase(config, logger);
-    undo.push(() => database.stop());
-    checkpoint();
-    const migrations = await migrate(database.url);
-    if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, "migrations applied");
-    checkpoint();
-
-    const store = connectStore({
-      databaseUrl: database.url,
-      poolSize: config.databasePoolSize,
-      statementTimeoutMs: config.statementTimeoutMs,
-      logger,
-    });
-    undo.push(() => store.close());
-    await ensurePartitionsAround(store.prisma);
-    checkpoint();
-    const app = createApp({
-      config,
-      catalog,
-      db: store.prisma,
-      resolveViewer: createViewerResolver(config),
-      hashViewer: createViewerHasher(config.idSecret),
-      hashKey: createKeyHasher(config.idSecret),
-      logger,
-    });
-
+    const requestLog = createRequestLog(logger, config.logRequests);
+    const app = createApp({ config, telemetry: runtime.telemetry, resolveViewer: createViewerResolver(config), logger, requestLog });
     const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) =>
@@ -122,17 +88,16 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       );
       server.listen(config.port, config.host, () => resolve());
     });
-    undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    checkpoint();
+    if (signal?.aborted) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw new StartupError("start-up interrupted");
+    }
     const { port } = server.address() as AddressInfo;
-    const scheduler: Scheduler = startScheduler(
-      store,
-      { purgeCron: config.telemetry.purgeCron, retentionDays: config.telemetry.retentionDays },
-      logger,
-    );
+    const scheduler: Scheduler = startScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
+    const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     logger.info(
       { port, host: config.host, env: config.env, telemetryEnabled: config.telemetry.enabled, retentionDays: config.telemetry.retentionDays, auth: config.auth.mode },
-      "tally listening",
+      `tally listening on http://${shown}:${port} (${config.env})`,
     );
 
     let closing: Promise<void> | undefined;
@@ -146,13 +111,13 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
           // requests: each one's next answer now closes it.
           server.on("request", (_req, res: ServerResponse) => res.setHeader("connection", "close"));
         });
-        await store.close();
-        await database.stop();
+        requestLog.flush();
+        await runtime.close();
       })());
 
     return { server, port, close };
   } catch (err) {
-    await unwind();
+    await runtime.close();
     throw err;
   }
 }

@@ -17,7 +17,7 @@ export class AuthUnavailableError extends Error {
 }
 
 /** Longest viewer id accepted from any session source. */
-export const MAX_VIEWER_ID_LENGTH = 256;
+const MAX_VIEWER_ID_LENGTH = 256;
 /** Credentials longer than this are refused unread (a JWT is typically < 1 KiB). */
 export const MAX_CREDENTIAL_LENGTH = 8 * 1024;
 

@@ -12,7 +12,7 @@ import { AuthUnavailableError, introspectedViewerId, MAX_CREDENTIAL_LENGTH, read
 const MAX_CACHE_ENTRIES = 10_000;
 const TIMEOUT_MS = 2_000;
 /** Upstream calls under way at once; more wait their turn. */
-export const UPSTREAM_CONCURRENCY = 8;
+const UPSTREAM_CONCURRENCY = 8;
 /** Lookups waiting for a turn; past this a request is answered 503 auth_unavailable at once. */
 const MAX_WAITING = 1_000;
 /** How long a refusal is remembered (at most AUTH_CACHE_SECONDS). */

@@ -48,8 +48,8 @@ const catalogSchema = z
   });
 
 export type CatalogDefinition = z.input<typeof catalogSchema>;
-export type CatalogEvent = z.output<typeof catalogSchema>["events"][number];
-export type CatalogRate = z.output<typeof catalogSchema>["rates"][number];
+type CatalogEvent = z.output<typeof catalogSchema>["events"][number];
+type CatalogRate = z.output<typeof catalogSchema>["rates"][number];
 
 export interface Catalog {
   readonly events: readonly CatalogEvent[];
@@ -63,7 +63,7 @@ export class CatalogError extends Error {
   override name = "CatalogError";
 }
 
-export function buildCatalog(definition: unknown, source = "catalog"): Catalog {
+function buildCatalog(definition: unknown, source = "catalog"): Catalog {
   const parsed = catalogSchema.safeParse(definition);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "root"}: ${i.message}`);

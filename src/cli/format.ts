@@ -1,4 +1,4 @@
-import type { Manifest } from "../privacy/manifest.js";
+import type { Manifest } from "../telemetry/explain.js";
 
 /** `tally explain` for people: the same content as --json, readable in a terminal or a review doc. */
 export function formatManifest(m: Manifest): string {

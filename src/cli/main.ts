@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The `tally` command. Exit codes: 0 success, 2 bad usage (with a usage line),
-// 1 failure (with a one-line reason). Commands share the service's code paths:
-// purge is the cron job, explain is GET /explain, forget is DELETE /me by id.
+// 1 failure (with a one-line reason). Commands are the service's own use cases
+// (src/telemetry/service.ts): purge is the cron job, explain is GET /explain,
+// forget is DELETE /me by id.
 import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "../config.js";
-import type { StoreConnection } from "../store/prisma.js";
+import type { TelemetryService } from "../telemetry/service.js";
 
 // Each command imports what it needs when it runs: `tally help` or a usage
 // error answers in milliseconds instead of loading Express, Prisma and jose.
@@ -50,24 +51,14 @@ function requiredString(value: string | boolean | undefined, name: string): stri
   return value;
 }
 
-/** Opens the store for a one-shot command, migrating first so a fresh database works. */
-async function withStore<T>(config: Config, work: (store: StoreConnection) => Promise<T>): Promise<T> {
-  const [{ locateDatabase }, { migrate }, { connectStore }] = await Promise.all([
-    import("../store/database.js"),
-    import("../store/migrate.js"),
-    import("../store/prisma.js"),
-  ]);
-  const database = await locateDatabase(config);
+/** The use cases for a one-shot command (migrating first, so a fresh database works). */
+async function withTelemetry<T>(config: Config, work: (telemetry: TelemetryService) => Promise<T>): Promise<T> {
+  const [{ openRuntime }, { createLogger }] = await Promise.all([import("../runtime.js"), import("../logger.js")]);
+  const runtime = await openRuntime(config, createLogger("warn", process.stderr), { poolSize: 2 });
   try {
-    await migrate(database.url);
-    const store = connectStore({ databaseUrl: database.url, poolSize: 2 });
-    try {
-      return await work(store);
-    } finally {
-      await store.close();
-    }
+    return await work(runtime.telemetry);
   } finally {
-    await database.stop();
+    await runtime.close();
   }
 }
 
@@ -76,7 +67,8 @@ const print = (value: unknown) => process.stdout.write(`${typeof value === "stri
 async function serve(config: Config, args: string[]): Promise<void> {
   flags(args, {});
   const [{ createLogger }, { startService }] = await Promise.all([import("../logger.js"), import("../server.js")]);
-  const logger = createLogger(config.logLevel);
+  // Human-readable at a terminal in development; JSON otherwise and always in production.
+  const logger = createLogger(config.logLevel, undefined, { pretty: !config.isProduction && process.stdout.isTTY === true });
   // Signals are handled from the first moment: Ctrl-C while the embedded
   // database starts stops it again instead of leaving it running.
   const starting = new AbortController();
@@ -127,26 +119,16 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return -1; // keeps running until a signal
     case "migrate": {
       flags(args, {});
-      const [{ locateDatabase }, { migrate }] = await Promise.all([
-        import("../store/database.js"),
-        import("../store/migrate.js"),
-      ]);
-      const database = await locateDatabase(config);
-      try {
-        const result = await migrate(database.url);
-        print(`applied ${result.applied.length} migration(s)${result.applied.length ? `: ${result.applied.join(", ")}` : ""}; ${result.alreadyApplied.length} already applied`);
-      } finally {
-        await database.stop();
-      }
+      const { migrateDatabase } = await import("../runtime.js");
+      const result = await migrateDatabase(config);
+      const functions = result.functions.length ? `; function(s) applied: ${result.functions.join(", ")}` : "";
+      print(`applied ${result.applied.length} migration(s)${result.applied.length ? `: ${result.applied.join(", ")}` : ""}; ${result.alreadyApplied.length} already applied${functions}`);
       return 0;
     }
     case "purge": {
       const f = flags(args, { "dry-run": "boolean", days: "string", json: "boolean" });
       const retentionDays = positiveInt(f.days, "--days") ?? config.telemetry.retentionDays;
-      const { runPurge } = await import("../jobs/purge.js");
-      const result = await withStore(config, (store) =>
-        runPurge(store, { retentionDays, dryRun: f["dry-run"] === true, trigger: "cli" }),
-      );
+      const result = await withTelemetry(config, (telemetry) => telemetry.purge({ retentionDays, dryRun: f["dry-run"] === true, trigger: "cli" }));
       if (f.json) print({ ...result, cutoff: result.cutoff.toISOString(), retentionDays });
       else if (result.skipped) print("purge skipped: another process is purging right now");
       else {
@@ -157,31 +139,19 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     }
     case "explain": {
       const f = flags(args, { json: "boolean" });
-      const [{ loadCatalog }, { buildManifest }, { formatManifest }] = await Promise.all([
-        import("../catalog/catalog.js"),
-        import("../privacy/manifest.js"),
-        import("./format.js"),
-      ]);
-      const catalog = loadCatalog(config.telemetry.catalogFile);
-      const manifest = await withStore(config, (store) => buildManifest(config, catalog, store.prisma));
+      const { formatManifest } = await import("./format.js");
+      const manifest = await withTelemetry(config, (telemetry) => telemetry.explain());
       print(f.json ? manifest : formatManifest(manifest));
       return 0;
     }
     case "forget": {
       const f = flags(args, { viewer: "string", "dry-run": "boolean", json: "boolean" });
       const viewer = requiredString(f.viewer, "--viewer");
-      const [{ createViewerHasher }, { exactViewerId }, { countViewerRows, deleteViewer }] = await Promise.all([
-        import("../auth/viewer-id.js"),
-        import("../auth/credentials.js"),
-        import("../store/telemetry-repo.js"),
-      ]);
+      const { exactViewerId } = await import("../auth/credentials.js");
       const exact = exactViewerId(viewer);
       if (!exact) throw new UsageError("--viewer must be the session's viewer id exactly: 1..256 characters, no control characters");
-      const hashed = createViewerHasher(config.idSecret)(exact);
       const dryRun = f["dry-run"] === true;
-      const rows = await withStore(config, (store) =>
-        dryRun ? countViewerRows(store.prisma, hashed) : deleteViewer(store.prisma, hashed),
-      );
+      const rows = await withTelemetry(config, (telemetry) => telemetry.forget(exact, { dryRun }));
       if (f.json) print({ dryRun, rows });
       else print(`${dryRun ? "would delete" : "deleted"} ${rows} row(s) for that viewer`);
       return 0;

@@ -62,12 +62,6 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** Every error answer's body. */
-export interface ErrorBody {
-  ok: false;
-  error: ErrorCode;
-}
-
 /** What the cross-site rule reads of a request; header values as the request has them. */
 export interface WriteOrigin {
   method: string;

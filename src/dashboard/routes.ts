@@ -2,8 +2,9 @@
 // production, so there the page and assets answer 404 like any unknown route.
 // Everything is served from here (no fonts, scripts or CDNs): it works offline.
 import { readFileSync } from "node:fs";
-import { Router } from "express";
+import type { Express } from "express";
 import type { Catalog } from "../catalog/catalog.js";
+import { endpoint, type EndpointContext } from "../http/endpoint.js";
 
 const ASSETS = new URL("../../src/dashboard/assets/", import.meta.url);
 const CSP =
@@ -53,17 +54,14 @@ function page(catalog: Catalog): string {
 `;
 }
 
-export function dashboardRoutes(catalog: Catalog): Router {
-  const router = Router();
+/** GET /dashboard and its two assets, each with a strict CSP. */
+export function registerDashboard(app: Express, ctx: EndpointContext, catalog: Catalog): void {
   const html = page(catalog);
   const js = readFileSync(new URL("dashboard.js", ASSETS), "utf8");
   const css = readFileSync(new URL("dashboard.css", ASSETS), "utf8");
-  const send = (type: string, body: string) => (_req: unknown, res: import("express").Response) => {
-    res.setHeader("content-security-policy", CSP);
-    res.type(type).send(body);
-  };
-  router.get("/dashboard", send("html", html));
-  router.get("/dashboard/dashboard.js", send("js", js));
-  router.get("/dashboard/dashboard.css", send("css", css));
-  return router;
+  const serve = (path: string, body: string, type: string) =>
+    app.get(path, endpoint(ctx, path, () => ({ body, type, headers: { "content-security-policy": CSP } })));
+  serve("/dashboard", html, "text/html; charset=utf-8");
+  serve("/dashboard/dashboard.js", js, "text/javascript; charset=utf-8");
+  serve("/dashboard/dashboard.css", css, "text/css; charset=utf-8");
 }

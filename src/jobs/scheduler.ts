@@ -1,51 +1,49 @@
 // The cron side of the service: the purge on TELEMETRY_PURGE_CRON, and an hourly
-// maintenance: the coming days' partitions exist, spent idempotency keys and
-// rate windows are deleted. Failures are logged, never thrown:
-// a database outage must not take the process down.
+// maintenance (partitions for the coming days, spent idempotency keys and rate
+// windows deleted). Both are use cases of the telemetry service; every
+// replica's cron fires, the one that claims a tick runs it. Failures are
+// logged, never thrown: a database outage must not take the process down.
 import { schedule, type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
-import type { StoreConnection } from "../store/prisma.js";
-import { claimJobSlot, deleteExpiredBookkeeping, ensurePartitionsAround } from "../store/telemetry-repo.js";
-import { runPurge } from "./purge.js";
+import type { TelemetryService } from "../telemetry/service.js";
 
 export interface Scheduler {
   stop(): Promise<void>;
 }
 
-export const PARTITION_MAINTENANCE_CRON = "7 * * * *";
+const MAINTENANCE_CRON = "7 * * * *";
 
-export function startScheduler(store: StoreConnection, opts: { purgeCron: string; retentionDays: number }, logger: Logger): Scheduler {
+const describe = (err: unknown) => ({ type: (err as Error).name, message: (err as Error).message });
+
+export function startScheduler(telemetry: TelemetryService, opts: { purgeCron: string }, logger: Logger): Scheduler {
   const tasks: ScheduledTask[] = [
     schedule(
       opts.purgeCron,
       async (ctx) => {
         try {
-          // Every replica's cron fires; the one that claims this tick runs it.
           const slot = new Date(Math.floor(ctx.date.getTime() / 1000) * 1000);
-          if (!(await claimJobSlot(store.prisma, "purge", slot))) {
+          if (!(await telemetry.claimTick("purge", slot))) {
             logger.debug({ job: "purge", slot: slot.toISOString() }, "purge tick claimed by another replica");
             return;
           }
-          await runPurge(store, { retentionDays: opts.retentionDays, trigger: "cron" }, logger);
+          await telemetry.purge({ trigger: "cron" });
         } catch (err) {
-          logger.error({ job: "purge", err: { type: (err as Error).name, message: (err as Error).message } }, "purge failed");
+          logger.error({ job: "purge", err: describe(err) }, "purge failed");
         }
       },
       { name: "tally-purge", noOverlap: true },
     ),
     schedule(
-      PARTITION_MAINTENANCE_CRON,
+      MAINTENANCE_CRON,
       async () => {
         try {
-          const created = await ensurePartitionsAround(store.prisma);
-          if (created > 0) logger.info({ job: "partitions", created }, "day partitions created");
-          // Idempotency keys and rate windows are viewer-derived: kept no longer than their use.
-          await deleteExpiredBookkeeping(store.prisma);
+          const { partitionsCreated } = await telemetry.maintain();
+          if (partitionsCreated > 0) logger.info({ job: "maintenance", partitionsCreated }, "day partitions created");
         } catch (err) {
-          logger.warn({ job: "partitions", err: { type: (err as Error).name, message: (err as Error).message } }, "partition maintenance failed");
+          logger.warn({ job: "maintenance", err: describe(err) }, "maintenance failed");
         }
       },
-      { name: "tally-partitions", noOverlap: true },
+      { name: "tally-maintenance", noOverlap: true },
     ),
   ];
   return {

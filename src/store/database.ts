@@ -8,7 +8,7 @@ import { startEmbeddedPostgres } from "./embedded-postgres.js";
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** `host:port` of a database URL: what a failure may name (never the user or password). */
-export function databaseAddress(url: string): string {
+function databaseAddress(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname || "localhost"}:${u.port || "5432"}`;

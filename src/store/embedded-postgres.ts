@@ -121,7 +121,7 @@ export async function startEmbeddedPostgres(
   try {
     await server.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start in ${dir}${err instanceof Error ? `: ${err.message}` : ""}`);
+    throw new Error(`embedded PostgreSQL did not start in ${dir}${err instanceof Error ? `: ${err.message}` : ""}`, { cause: err });
   }
   await ensureDatabase(urlFor(port, "postgres"), database);
   return { url: urlFor(port, database), reused: false, stop: () => server.stop() };

@@ -6,7 +6,7 @@
 // Errors come from pg directly or wrapped by Prisma's driver adapter; both are
 // read, following `cause`.
 
-export type StoreFailureKind = "unavailable" | "transient" | "other";
+type StoreFailureKind = "unavailable" | "transient" | "other";
 
 export interface StoreFailure {
   kind: StoreFailureKind;

@@ -1,8 +1,17 @@
-// Applies prisma/migrations/<timestamp>_<name>/migration.sql in order and records
-// them in `_prisma_migrations` exactly as `prisma migrate deploy` would, so the two
-// stay interchangeable. (Prisma's own runner needs its schema-engine binary, which
-// cannot be installed everywhere tally is built; see README "Migrations".)
-// A Postgres advisory lock serialises concurrent starts of several replicas.
+// The schema runner, at start and with `tally migrate`, under one advisory lock
+// (several replicas may start at once), offline (no Prisma engine needed):
+//
+// 1. Migrations — prisma/migrations/<timestamp>_<name>/migration.sql, table
+//    changes only — applied in order, one transaction each, and recorded in
+//    `_prisma_migrations` exactly as `prisma migrate deploy` does, so the two
+//    stay interchangeable. (Prisma's own runner needs its schema-engine binary,
+//    which cannot be installed everywhere tally is built.)
+// 2. SQL functions — prisma/functions/<name>.sql, one file per function, the
+//    live definition — applied whenever the file's checksum differs from the
+//    one recorded in `_tally_functions`: every existing version of the
+//    function is dropped (a changed signature must not leave an old overload)
+//    and the file's CREATE OR REPLACE runs, in one transaction. A tally_*
+//    function that no longer has a file is dropped.
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -13,12 +22,22 @@ import { CONNECT_TIMEOUT_MS, DatabaseUnreachableError } from "./database.js";
 /** Shared by every tally process; an arbitrary constant ("tally-mig"). */
 const MIGRATION_LOCK_KEY = 0x74616c6c796d6967n;
 
-export const defaultMigrationsDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../prisma/migrations",
-);
+const PRISMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../prisma");
+const defaultMigrationsDir = path.join(PRISMA_DIR, "migrations");
+const defaultFunctionsDir = path.join(PRISMA_DIR, "functions");
 
-export interface Migration {
+/**
+ * Checksums these migrations had when they also held the SQL functions (before
+ * the functions moved to prisma/functions/). A database migrated then is
+ * recognised, and its record updated to today's checksum.
+ */
+const LEGACY_CHECKSUMS: Record<string, readonly string[]> = {
+  "20261122000000_init": ["9338a432a0a5eb6144bc5abc1b48e3e64f2b346ed336da4016c9287c6ac5e7a8"],
+  "20261122010000_idempotency_rate_limits": ["086ffd4531abbaa49a35193d89da8f6170dabb62581e275a7d1bc8ff6ea8e08f"],
+  "20261122020000_daily_rollup": ["503b979a5456d7e2d071aa6487dc8c1579ed85ce4607ca18f7f999628661fc28"],
+};
+
+export interface SqlFile {
   name: string;
   sql: string;
   checksum: string;
@@ -27,13 +46,25 @@ export interface Migration {
 export interface MigrateResult {
   applied: string[];
   alreadyApplied: string[];
+  /** Function files (re)applied because they were new or changed. */
+  functions: string[];
+  /** Functions dropped because their file is gone. */
+  functionsDropped: string[];
+}
+
+export interface MigrateOptions {
+  migrationsDir?: string;
+  /** null: leave functions alone (only for tests that rebuild an old schema). */
+  functionsDir?: string | null;
 }
 
 export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
-export function readMigrations(dir = defaultMigrationsDir): Migration[] {
+const checksum = (sql: string) => createHash("sha256").update(sql).digest("hex");
+
+export function readMigrations(dir = defaultMigrationsDir): SqlFile[] {
   if (!existsSync(dir)) throw new MigrationError(`migrations folder not found: ${dir}`);
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, "migration.sql")))
@@ -41,7 +72,18 @@ export function readMigrations(dir = defaultMigrationsDir): Migration[] {
     .sort()
     .map((name) => {
       const sql = readFileSync(path.join(dir, name, "migration.sql"), "utf8");
-      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
+      return { name, sql, checksum: checksum(sql) };
+    });
+}
+
+export function readFunctions(dir = defaultFunctionsDir): SqlFile[] {
+  if (!existsSync(dir)) throw new MigrationError(`functions folder not found: ${dir}`);
+  return readdirSync(dir)
+    .filter((f) => /^tally_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => {
+      const sql = readFileSync(path.join(dir, f), "utf8");
+      return { name: f.slice(0, -4), sql, checksum: checksum(sql) };
     });
 }
 
@@ -58,9 +100,115 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-/** Applies every pending migration. Safe to run twice and from several processes at once. */
-export async function migrate(databaseUrl: string, dir = defaultMigrationsDir): Promise<MigrateResult> {
-  const migrations = readMigrations(dir);
+const CREATE_FUNCTIONS_TABLE = `
+CREATE TABLE IF NOT EXISTS "_tally_functions" (
+    "name"        VARCHAR(63) PRIMARY KEY NOT NULL,
+    "checksum"    VARCHAR(64) NOT NULL,
+    "applied_at"  TIMESTAMPTZ NOT NULL DEFAULT now()
+)`;
+
+/** One transaction: `work`, or nothing. */
+async function transaction(client: pg.Client, what: string, work: () => Promise<void>): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await work();
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw new MigrationError(`${what} failed: ${(err as Error).message}`);
+  }
+}
+
+async function applyMigrations(client: pg.Client, migrations: SqlFile[], result: MigrateResult): Promise<void> {
+  await client.query(CREATE_MIGRATIONS_TABLE);
+  const { rows } = await client.query<{ id: string; migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
+    `SELECT id, migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
+  );
+  const done = new Map<string, { id: string; checksum: string }>();
+  for (const r of rows) {
+    if (r.rolled_back_at) continue;
+    if (!r.finished_at) {
+      throw new MigrationError(`migration ${r.migration_name} failed earlier and was not rolled back; resolve it before migrating`);
+    }
+    done.set(r.migration_name, r);
+  }
+  for (const m of migrations) {
+    const recorded = done.get(m.name);
+    if (recorded !== undefined) {
+      if (recorded.checksum !== m.checksum) {
+        if (!LEGACY_CHECKSUMS[m.name]?.includes(recorded.checksum)) {
+          throw new MigrationError(`migration ${m.name} was changed after it was applied (checksum differs)`);
+        }
+        await client.query(`UPDATE "_prisma_migrations" SET checksum = $1 WHERE id = $2`, [m.checksum, recorded.id]);
+      }
+      result.alreadyApplied.push(m.name);
+      continue;
+    }
+    await transaction(client, `migration ${m.name}`, async () => {
+      await client.query(m.sql);
+      await client.query(
+        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+         VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
+        [randomUUID(), m.checksum, m.name],
+      );
+    });
+    result.applied.push(m.name);
+  }
+}
+
+const DROP_FUNCTION = `
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.proname = $name$__NAME__$name$ AND p.pronamespace = current_schema()::regnamespace
+    LOOP
+        EXECUTE format('DROP FUNCTION %s', f);
+    END LOOP;
+END $$`;
+
+async function applyFunctions(client: pg.Client, functions: SqlFile[], result: MigrateResult): Promise<void> {
+  await client.query(CREATE_FUNCTIONS_TABLE);
+  const { rows } = await client.query<{ name: string; checksum: string; exists: boolean }>(
+    `SELECT f.name, f.checksum,
+            EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = f.name AND p.pronamespace = current_schema()::regnamespace) AS exists
+     FROM "_tally_functions" f`,
+  );
+  const recorded = new Map(rows.map((r) => [r.name, r]));
+  for (const f of functions) {
+    const r = recorded.get(f.name);
+    if (r && r.checksum === f.checksum && r.exists) continue;
+    await transaction(client, `function ${f.name}`, async () => {
+      await client.query(DROP_FUNCTION.replace("__NAME__", f.name)); // the name is a checked file name: tally_[a-z0-9_]+
+      await client.query(f.sql);
+      await client.query(
+        `INSERT INTO "_tally_functions" (name, checksum) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
+        [f.name, f.checksum],
+      );
+    });
+    result.functions.push(f.name);
+  }
+  // A tally_* function without a file (removed, or left by an old migration) is dropped.
+  const { rows: stale } = await client.query<{ name: string }>(
+    `SELECT DISTINCT p.proname AS name FROM pg_proc p
+     WHERE p.proname LIKE 'tally\\_%' AND p.pronamespace = current_schema()::regnamespace AND NOT (p.proname = ANY ($1::text[]))`,
+    [functions.map((f) => f.name)],
+  );
+  for (const { name } of stale) {
+    await transaction(client, `dropping function ${name}`, async () => {
+      await client.query(DROP_FUNCTION.replace("__NAME__", name));
+      await client.query(`DELETE FROM "_tally_functions" WHERE name = $1`, [name]);
+    });
+    result.functionsDropped.push(name);
+  }
+}
+
+/** Applies pending migrations, then changed functions. Safe to run twice and from several processes at once. */
+export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = readMigrations(opts.migrationsDir ?? defaultMigrationsDir);
+  const functionsDir = opts.functionsDir === undefined ? defaultFunctionsDir : opts.functionsDir;
+  const functions = functionsDir ? readFunctions(functionsDir) : null;
   const client = new pg.Client({
     connectionString: databaseUrl,
     application_name: "tally-migrate",
@@ -77,49 +225,9 @@ export async function migrate(databaseUrl: string, dir = defaultMigrationsDir): 
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
     try {
-      await client.query(CREATE_MIGRATIONS_TABLE);
-      const { rows } = await client.query<{
-        migration_name: string;
-        checksum: string;
-        finished_at: Date | null;
-        rolled_back_at: Date | null;
-      }>(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`);
-      const done = new Map<string, string>();
-      for (const r of rows) {
-        if (r.rolled_back_at) continue;
-        if (!r.finished_at) {
-          throw new MigrationError(
-            `migration ${r.migration_name} failed earlier and was not rolled back; resolve it before migrating`,
-          );
-        }
-        done.set(r.migration_name, r.checksum);
-      }
-      const result: MigrateResult = { applied: [], alreadyApplied: [] };
-      for (const m of migrations) {
-        const recorded = done.get(m.name);
-        if (recorded !== undefined) {
-          if (recorded !== m.checksum) {
-            throw new MigrationError(`migration ${m.name} was changed after it was applied (checksum differs)`);
-          }
-          result.alreadyApplied.push(m.name);
-          continue;
-        }
-        // One transaction per migration: a failure leaves neither schema changes nor a record.
-        await client.query("BEGIN");
-        try {
-          await client.query(m.sql);
-          await client.query(
-            `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-             VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
-            [randomUUID(), m.checksum, m.name],
-          );
-          await client.query("COMMIT");
-        } catch (err) {
-          await client.query("ROLLBACK").catch(() => {});
-          throw new MigrationError(`migration ${m.name} failed: ${(err as Error).message}`);
-        }
-        result.applied.push(m.name);
-      }
+      const result: MigrateResult = { applied: [], alreadyApplied: [], functions: [], functionsDropped: [] };
+      await applyMigrations(client, migrations, result);
+      if (functions) await applyFunctions(client, functions, result);
       return result;
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY.toString()]).catch(() => {});

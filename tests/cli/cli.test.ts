@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { jwtVerify } from "jose";
-import { createViewerHasher } from "../../src/auth/viewer-id.js";
+import { createViewerHasher } from "../../src/telemetry/identity.js";
 import { readMigrations } from "../../src/store/migrate.js";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET } from "../helpers/app.js";
 import { runCli, runCliAsync } from "../helpers/cli.js";

@@ -6,7 +6,7 @@ import { TEST_ID_SECRET } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { killAll, startHostApp, startTally, type Proc } from "../helpers/processes.js";
-import { createViewerHasher } from "../../src/auth/viewer-id.js";
+import { createViewerHasher } from "../../src/telemetry/identity.js";
 
 const SESSION_SECRET = "delivery-session-secret-0123456789-0123456789";
 const viewerHash = createViewerHasher(TEST_ID_SECRET)("demo-user");

@@ -12,7 +12,7 @@ import { TEST_ID_SECRET } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { killAll, spawnNode, startTally, type Proc } from "../helpers/processes.js";
-import { createViewerHasher } from "../../src/auth/viewer-id.js";
+import { createViewerHasher } from "../../src/telemetry/identity.js";
 import { freePort } from "../../src/store/embedded-postgres.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

@@ -5,7 +5,7 @@
 import { TEST_ID_SECRET, TEST_SESSION_SECRET, newViewer, tokenFor } from "../helpers/app.js";
 import { countRows, createEmptyDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
 import { killAll, startTally, type Proc } from "../helpers/processes.js";
-import { createViewerHasher } from "../../src/auth/viewer-id.js";
+import { createViewerHasher } from "../../src/telemetry/identity.js";
 
 const RATE_LIMIT = 10;
 let db: TestDatabase;

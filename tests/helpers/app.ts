@@ -1,16 +1,18 @@
-// Builds the real app in-process (createApp with real config, catalog, auth and
-// store) on a test database, with its log lines captured for assertions.
+// Builds the real app in-process (createApp with the real config, catalog,
+// sessions, use cases and store) on a test database, with its log lines
+// captured for assertions.
 import { Writable } from "node:stream";
 import request from "supertest";
 import type { Express } from "express";
 import { createApp } from "../../src/app.js";
 import { createViewerResolver } from "../../src/auth/session.js";
-import { createKeyHasher, createViewerHasher, type ViewerHasher } from "../../src/auth/viewer-id.js";
 import { mintSessionToken } from "../../src/auth/token.js";
 import { loadCatalog } from "../../src/catalog/catalog.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
-import { connectStore, type StoreConnection } from "../../src/store/prisma.js";
+import { openStore, type Store } from "../../src/store/connection.js";
+import { createViewerHasher, type Hasher } from "../../src/telemetry/identity.js";
+import { createTelemetryService, type TelemetryService } from "../../src/telemetry/service.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789";
@@ -19,8 +21,10 @@ export const TEST_ID_SECRET = "00112233445566778899aabbccddeeff00112233445566778
 export interface TestApp {
   app: Express;
   config: Config;
-  store: StoreConnection;
-  hash: ViewerHasher;
+  store: Store;
+  telemetry: TelemetryService;
+  /** The stored (hashed) viewer id of a session's viewer id. */
+  hash: Hasher;
   /** Every log line written so far, parsed. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
@@ -46,26 +50,23 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const store = connectStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.statementTimeoutMs, logger });
-  const app = createApp({
-    config,
-    catalog: loadCatalog(config.telemetry.catalogFile),
-    db: store.prisma,
-    resolveViewer: createViewerResolver(config),
-    hashViewer: createViewerHasher(config.idSecret),
-    hashKey: createKeyHasher(config.idSecret),
-    logger,
-  });
+  const store = openStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.statementTimeoutMs, logger });
+  const telemetry = createTelemetryService({ store, config, catalog: loadCatalog(config.telemetry.catalogFile), logger });
+  const app = createApp({ config, telemetry, resolveViewer: createViewerResolver(config), logger });
   return {
     app,
     config,
     store,
+    telemetry,
     hash: createViewerHasher(config.idSecret),
     rawLogs,
     get logs() {
       return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);
     },
-    close: () => store.close(),
+    close: async () => {
+      await telemetry.close();
+      await store.close();
+    },
   };
 }
 

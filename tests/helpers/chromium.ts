@@ -5,9 +5,9 @@ import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export function ensureChromium(): void {
+function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
   execSync("apt-get update -qq && apt-get install -y -qq chromium", { stdio: "inherit", timeout: 600_000 });
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} after installing it`);

@@ -1,7 +1,7 @@
 // A fresh, migrated database per test file, copied from the run's template.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { connectStore, type StoreConnection } from "../../src/store/prisma.js";
+import { openStore, type Store } from "../../src/store/connection.js";
 
 export interface TestDatabase {
   url: string;
@@ -76,8 +76,8 @@ async function create(template: string | null): Promise<TestDatabase> {
 }
 
 /** The code under test's own store on a test database. */
-export function storeFor(db: TestDatabase): StoreConnection {
-  return connectStore({ databaseUrl: db.url, poolSize: 4 });
+export function storeFor(db: TestDatabase): Store {
+  return openStore({ databaseUrl: db.url, poolSize: 4 });
 }
 
 /** Rows in telemetry_event, optionally for one stored (hashed) viewer id. */

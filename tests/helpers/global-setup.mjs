@@ -31,6 +31,11 @@ export default async function globalSetup() {
   const url = new URL(adminUrl);
   url.pathname = `/${template}`;
   await migrate(url.toString());
+  // Day partitions around today, as a running service keeps them (files copied from the template get them).
+  const tpl = new pg.Client({ connectionString: url.toString() });
+  await tpl.connect();
+  await tpl.query("SELECT tally_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 1, (now() AT TIME ZONE 'UTC')::date + 7)");
+  await tpl.end();
   process.env.TALLY_TEST_ADMIN_URL = adminUrl;
   process.env.TALLY_TEST_TEMPLATE = template;
 }

@@ -84,12 +84,12 @@ function start(args: string[], env: NodeJS.ProcessEnv, ready: (out: string) => n
 /** `tally serve` on a free port (NODE_ENV=test unless env says otherwise). */
 export function startTally(env: Record<string, string>): Promise<Proc> {
   return start([CLI, "serve"], cliEnv({ PORT: "0", LOG_LEVEL: "info", ...env }), (out) => {
-    const line = out.split("\n").find((l) => l.includes('"tally listening"'));
+    const line = out.split("\n").find((l) => l.includes('"tally listening'));
     return line ? (JSON.parse(line) as { port: number }).port : undefined;
   });
 }
 
-export const HOST_APP = fileURLToPath(new URL("../../examples/host-app/server.mjs", import.meta.url));
+const HOST_APP = fileURLToPath(new URL("../../examples/host-app/server.mjs", import.meta.url));
 
 /** The example host app on a free port, proxying to `tallyUrl`. */
 export function startHostApp(tallyUrl: string, env: Record<string, string> = {}): Promise<Proc> {

@@ -4,7 +4,8 @@ import request from "supertest";
 import { newViewer, tokenFor, type TestApp, useTestApp } from "../helpers/app.js";
 let t: TestApp;
 
-useTestApp((_db, app) => (t = app));
+// One line per request (LOG_REQUESTS=all), so every route's line can be checked.
+useTestApp((_db, app) => (t = app), { LOG_REQUESTS: "all" });
 
 test("logs carry request ids, routes, status codes and timings, and nothing personal", async () => {
   const viewer = newViewer("person@example.com");

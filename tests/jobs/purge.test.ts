@@ -1,8 +1,8 @@
 import pg from "pg";
 import request from "supertest";
-import { runPurge } from "../../src/jobs/purge.js";
+import { runPurge } from "../../src/telemetry/purge.js";
 import { LOCK_KEYS } from "../../src/store/advisory-lock.js";
-import type { StoreConnection } from "../../src/store/prisma.js";
+import type { Store } from "../../src/store/connection.js";
 import { buildTestApp, newViewer, type TestApp } from "../helpers/app.js";
 import { countRows, createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
@@ -10,7 +10,7 @@ const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 let db: TestDatabase;
-let store: StoreConnection;
+let store: Store;
 
 beforeEach(async () => {
   db = await createTestDatabase();

@@ -3,12 +3,11 @@
 // origin, gets 403 cross_site and changes nothing. Same-origin browsers, the
 // proxy (which sends no Origin) and non-browser clients keep working.
 import express from "express";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { createTelemetryProxy, expressTelemetryProxy } from "../../packages/proxy/src/index.js";
 import { bearer, buildTestApp, newViewer, postIngest, type TestApp, useTestApp } from "../helpers/app.js";
 import { countRows, type TestDatabase } from "../helpers/database.js";
+import { useUpstream } from "../helpers/upstream.js";
 
 let db: TestDatabase;
 let t: TestApp;
@@ -76,28 +75,12 @@ describe("the service", () => {
 });
 
 describe("the proxy", () => {
-  let upstream: Server;
-  let serviceUrl: string;
-  let seen: IncomingHttpHeaders[] = [];
-  beforeAll(async () => {
-    upstream = createServer((req, res) => {
-      seen.push(req.headers);
-      req.resume();
-      req.on("end", () => res.end('{"ok":true,"stored":1}'));
-    });
-    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-    serviceUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  });
-  afterAll(() => {
-    upstream.closeAllConnections();
-    upstream.close();
-  });
-  beforeEach(() => {
-    seen = [];
-  });
+  const upstream = useUpstream();
+  const seen = upstream.seen;
+  const serviceUrl = () => upstream.url;
 
   const post = (headers: Record<string, string>, url = "https://app.example/api/telemetry", method = "POST") =>
-    createTelemetryProxy({ serviceUrl })(new Request(url, { method, headers, ...(method === "POST" ? { body: '{"event":"suggestion_shown"}' } : {}) }));
+    createTelemetryProxy({ serviceUrl: serviceUrl() })(new Request(url, { method, headers, ...(method === "POST" ? { body: '{"event":"suggestion_shown"}' } : {}) }));
 
   test("Fetch handler: cross-site and foreign origins get 403 cross_site and are not forwarded", async () => {
     for (const headers of [crossSite, { origin: "https://evil.example" }, { origin: "null" }]) {
@@ -113,16 +96,16 @@ describe("the proxy", () => {
     expect((await post({ origin: "https://app.example", "sec-fetch-site": "same-origin" })).status).toBe(200);
     expect((await post({})).status).toBe(200);
     expect((await post({ origin: "https://app.example", "x-forwarded-host": "app.example" }, "http://10.0.0.5:3000/api/telemetry")).status).toBe(200);
-    const allowed = createTelemetryProxy({ serviceUrl, allowedOrigins: ["https://www.app.example"] });
+    const allowed = createTelemetryProxy({ serviceUrl: serviceUrl(), allowedOrigins: ["https://www.app.example"] });
     const res = await allowed(new Request("https://app.example/api/telemetry", { method: "POST", headers: { origin: "https://www.app.example" }, body: "{}" }));
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(4);
-    for (const h of seen) expect(h.origin).toBeUndefined();
+    for (const h of seen) expect(h.headers.origin).toBeUndefined();
   });
 
   test("Express middleware compares the Origin with the request's Host", async () => {
     const app = express();
-    app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl }));
+    app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: serviceUrl() }));
     const evil = await request(app).post("/api/telemetry").set("host", "app.example").set("origin", "https://evil.example").send("{}");
     expect(evil.status).toBe(403);
     const own = await request(app).post("/api/telemetry").set("host", "app.example").set("origin", "http://app.example").send("{}");

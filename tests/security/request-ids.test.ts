@@ -1,11 +1,10 @@
 // Nothing a client chooses reaches the logs verbatim: a request id is accepted
 // only as a UUID or a W3C trace id (shapes that cannot carry a name); anything
 // else is replaced by a new UUID, by the service and by the proxy alike.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { createTelemetryProxy } from "../../packages/proxy/src/index.js";
 import { type TestApp, useTestApp } from "../helpers/app.js";
+import { useUpstream } from "../helpers/upstream.js";
 
 let t: TestApp;
 useTestApp((_db, a) => (t = a));
@@ -27,27 +26,13 @@ test.each(NAMES)("the service replaces %p with a new UUID, and the log never hol
 });
 
 describe("the proxy", () => {
-  let upstream: Server;
-  let serviceUrl: string;
-  const seen: (string | undefined)[] = [];
-  beforeAll(async () => {
-    upstream = createServer((req, res) => {
-      seen.push(req.headers["x-request-id"] as string | undefined);
-      res.end("{}");
-    });
-    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-    serviceUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  });
-  afterAll(() => {
-    upstream.closeAllConnections();
-    upstream.close();
-  });
+  const upstream = useUpstream("{}");
 
   test("forwards a UUID or trace id as is and replaces anything else", async () => {
-    const proxy = createTelemetryProxy({ serviceUrl });
+    const proxy = createTelemetryProxy({ serviceUrl: upstream.url });
     for (const id of [UUID, TRACE_ID, ...NAMES]) {
       const res = await proxy(new Request("https://a/api/telemetry", { headers: { "x-request-id": id } }));
-      const forwarded = seen.at(-1)!;
+      const forwarded = upstream.seen.at(-1)!.headers["x-request-id"];
       expect(res.headers.get("x-request-id")).toBe(forwarded);
       if (id === UUID || id === TRACE_ID) expect(forwarded).toBe(id);
       else expect(forwarded).not.toBe(id);

@@ -1,15 +1,17 @@
-// Group commit (store/ingest-batcher.ts) on a real database: requests are
-// coalesced, each is answered only after its own batch commits, and a failed
-// batch fails exactly its own requests.
+// Group commit (telemetry/batcher.ts with the real commit of telemetry/record.ts)
+// on a real database: requests are coalesced, each is answered only after its
+// own batch commits, and a failed batch fails exactly its own requests.
 import request from "supertest";
-import { createIngestBatcher } from "../../src/store/ingest-batcher.js";
-import type { IngestOutcome, IngestRequest } from "../../src/store/telemetry-repo.js";
-import type { StoreConnection } from "../../src/store/prisma.js";
+import { createLogger } from "../../src/logger.js";
+import type { Store } from "../../src/store/connection.js";
+import type { IngestOutcome, IngestRequest } from "../../src/telemetry/batch-plan.js";
+import { createBatcher } from "../../src/telemetry/batcher.js";
+import { createIngestCommit } from "../../src/telemetry/record.js";
 import { bearer, buildTestApp, newViewer } from "../helpers/app.js";
 import { countRows, createTestDatabase, storeFor, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
-let store: StoreConnection;
+let store: Store;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -27,13 +29,17 @@ const one = (viewerId: string, count = 1, key: string | null = null): IngestRequ
   items: [{ event: "suggestion_shown", count }],
 });
 
+/** A batcher over the real store, with the commit the service uses. */
+const createIngestBatcher = (s: Store, opts: { rateLimit: number; maxWaitMs: number; maxRows: number }) =>
+  createBatcher(createIngestCommit(s, createLogger("silent"), opts.rateLimit), opts);
+
 async function rollupTotal(where = ""): Promise<number> {
   const { rows } = await db.sql.query(`SELECT coalesce(sum(count), 0)::int AS n FROM telemetry_daily ${where}`);
   return rows[0].n as number;
 }
 
 test("400 concurrent requests from 10 viewers: coalesced into far fewer statements, acknowledged = stored = rollup", async () => {
-  const batcher = createIngestBatcher(store.prisma, { rateLimit: 0, maxWaitMs: 2, maxRows: 100 });
+  const batcher = createIngestBatcher(store, { rateLimit: 0, maxWaitMs: 2, maxRows: 100 });
   const viewers = Array.from({ length: 10 }, () => newViewer("gc"));
   const sends = Array.from({ length: 400 }, (_, i) => batcher.submit(one(viewers[i % 10]!, 1 + (i % 5))));
   const outcomes = await Promise.all(sends);
@@ -47,7 +53,7 @@ test("400 concurrent requests from 10 viewers: coalesced into far fewer statemen
 });
 
 test("a failing batch rejects exactly its own requests; the batches beside it commit", async () => {
-  const batcher = createIngestBatcher(store.prisma, { rateLimit: 0, maxWaitMs: 20, maxRows: 5 });
+  const batcher = createIngestBatcher(store, { rateLimit: 0, maxWaitMs: 20, maxRows: 5 });
   const good = newViewer("good");
   const tooLong = "x".repeat(65); // viewer_id is VARCHAR(64): this batch's statement fails
   const settle = (p: Promise<IngestOutcome>) => p.then((o) => o.stored, () => "rejected" as const);
@@ -68,7 +74,7 @@ test("a failing batch rejects exactly its own requests; the batches beside it co
 });
 
 test("batches running side by side with shared viewers, keys and a budget never deadlock", async () => {
-  const batcher = createIngestBatcher(store.prisma, { rateLimit: 100_000, maxWaitMs: 1, maxRows: 20 });
+  const batcher = createIngestBatcher(store, { rateLimit: 100_000, maxWaitMs: 1, maxRows: 20 });
   const viewers = Array.from({ length: 6 }, () => newViewer("lock"));
   // Each viewer's requests land in many batches, in different orders.
   const sends = Array.from({ length: 600 }, (_, i) =>
@@ -82,7 +88,7 @@ test("batches running side by side with shared viewers, keys and a budget never 
 });
 
 test("one Idempotency-Key repeated inside a batch stores once; the repeats are replays", async () => {
-  const batcher = createIngestBatcher(store.prisma, { rateLimit: 0, maxWaitMs: 20, maxRows: 1_000 });
+  const batcher = createIngestBatcher(store, { rateLimit: 0, maxWaitMs: 20, maxRows: 1_000 });
   const viewer = newViewer("dup");
   const outcomes = await Promise.all([1, 2, 3].map(() => batcher.submit(one(viewer, 3, "same-key"))));
   expect(batcher.batches).toBe(1);
@@ -92,7 +98,7 @@ test("one Idempotency-Key repeated inside a batch stores once; the repeats are r
 });
 
 test("a repeated key over the budget is refused with its first request, and is not remembered", async () => {
-  const batcher = createIngestBatcher(store.prisma, { rateLimit: 2, maxWaitMs: 20, maxRows: 1_000 });
+  const batcher = createIngestBatcher(store, { rateLimit: 2, maxWaitMs: 20, maxRows: 1_000 });
   const viewer = newViewer("dup-limited");
   const outcomes = await Promise.all([1, 2].map(() => batcher.submit(one(viewer, 3, "over-key"))));
   expect(outcomes.map((o) => o.outcome)).toEqual(["rate_limited", "rate_limited"]);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { migrate, MigrationError, readMigrations } from "../../src/store/migrate.js";
+import { migrate, MigrationError, readFunctions, readMigrations } from "../../src/store/migrate.js";
 import { createEmptyDatabase, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -22,7 +22,8 @@ function migrationsDir(files: Record<string, string>): string {
 test("applies every migration once and records it like prisma migrate deploy", async () => {
   const all = readMigrations().map((m) => m.name);
   const first = await migrate(db.url);
-  expect(first).toEqual({ applied: all, alreadyApplied: [] });
+  expect(first).toMatchObject({ applied: all, alreadyApplied: [] });
+  expect(first.functions).toEqual(readFunctions().map((f) => f.name)); // every function file, on a fresh database
   const { rows } = await db.sql.query(
     `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count
      FROM _prisma_migrations ORDER BY migration_name`,
@@ -63,8 +64,8 @@ test("a failing migration leaves neither its changes nor a record, and stops lat
     "2_bad": "CREATE TABLE b (x int); SELECT * FROM no_such_table;",
     "3_later": "CREATE TABLE c (x int);",
   });
-  await expect(migrate(db.url, dir)).rejects.toThrow(MigrationError);
-  await expect(migrate(db.url, dir)).rejects.toThrow(/2_bad failed/);
+  await expect(migrate(db.url, { migrationsDir: dir, functionsDir: null })).rejects.toThrow(MigrationError);
+  await expect(migrate(db.url, { migrationsDir: dir, functionsDir: null })).rejects.toThrow(/2_bad failed/);
   const { rows } = await db.sql.query(
     "SELECT to_regclass('a') AS a, to_regclass('b') AS b, to_regclass('c') AS c",
   );
@@ -75,7 +76,7 @@ test("a failing migration leaves neither its changes nor a record, and stops lat
 
 test("a migration edited after it was applied is refused", async () => {
   const dir = migrationsDir({ "1_ok": "CREATE TABLE a (x int);" });
-  await migrate(db.url, dir);
+  await migrate(db.url, { migrationsDir: dir, functionsDir: null });
   writeFileSync(path.join(dir, "1_ok", "migration.sql"), "CREATE TABLE a (x bigint);");
-  await expect(migrate(db.url, dir)).rejects.toThrow(/changed after it was applied/);
+  await expect(migrate(db.url, { migrationsDir: dir, functionsDir: null })).rejects.toThrow(/changed after it was applied/);
 });

@@ -3,11 +3,11 @@
 import type { Catalog } from "../catalog/catalog.js";
 import { privacyClasses } from "../catalog/catalog.js";
 import type { Config } from "../config.js";
-import type { Db } from "../store/prisma.js";
-import { lastPurgeRun, oldestRowAt } from "../store/telemetry-repo.js";
+import type { Store } from "../store/connection.js";
+import { lastPurgeRun, oldestRowAt } from "../store/retention.js";
 
 /** Never collected, never logged: nothing in tally's schema can hold these. */
-export const NEVER_COLLECTED = [
+const NEVER_COLLECTED = [
   "names, handles or usernames",
   "email addresses",
   "phone numbers",
@@ -25,7 +25,7 @@ export const NEVER_COLLECTED = [
   "request bodies",
 ] as const;
 
-export const STORED_COLUMNS = [
+const STORED_COLUMNS = [
   { name: "viewer_id", description: "HMAC-SHA256 of the session's viewer id under a server secret; not the id itself" },
   { name: "event", description: "an event name from the catalog below; nothing else is accepted" },
   { name: "created_at", description: "when the row was stored, by the database's clock" },
@@ -37,7 +37,7 @@ export const STORED_COLUMNS = [
  * database catalog, so a table added without an entry here fails the tests;
  * erasure (tally_forget) finds the same tables in the catalog by itself.
  */
-export function viewerData(config: Config) {
+function viewerData(config: Config) {
   const days = config.telemetry.retentionDays;
   return [
     {
@@ -63,12 +63,12 @@ export function viewerData(config: Config) {
   ];
 }
 
-export async function buildManifest(config: Config, catalog: Catalog, db: Db) {
+export async function buildManifest(config: Config, catalog: Catalog, store: Store) {
   let lastPurge = null;
   let oldestRow: { createdAt: string; ageDays: number } | null = null;
   let storeReachable = true;
   try {
-    const [run, oldest] = await Promise.all([lastPurgeRun(db), oldestRowAt(db)]);
+    const [run, oldest] = await Promise.all([lastPurgeRun(store), oldestRowAt(store)]);
     lastPurge = run && {
       ranAt: run.ranAt.toISOString(),
       trigger: run.trigger,

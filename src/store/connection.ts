@@ -1,11 +1,10 @@
-// Builds the one PrismaClient of a process, on a pg pool we own so that pool
-// errors (a restarted database, terminated connections) are logged, not fatal.
-import { PrismaPg } from "@prisma/adapter-pg";
+// The database connection of a process: one pg pool, shared by the hot path's
+// prepared statements (sql.ts) and by the Prisma client of the cold paths.
+// The Prisma client is loaded only when a cold path first needs it: its query
+// compiler costs ~85 MB of memory that the ingest and summary paths never use.
 import pg from "pg";
 import type { Logger } from "pino";
-import { PrismaClient } from "../generated/prisma/client.js";
-
-export type Db = PrismaClient;
+import type { PrismaClient } from "../generated/prisma/client.js";
 
 export interface StoreOptions {
   databaseUrl: string;
@@ -15,13 +14,14 @@ export interface StoreOptions {
   logger?: Logger;
 }
 
-export interface StoreConnection {
-  prisma: PrismaClient;
-  pool: pg.Pool;
+export interface Store {
+  readonly pool: pg.Pool;
+  /** The Prisma client on the same pool, built on first use. */
+  prisma(): Promise<PrismaClient>;
   close(): Promise<void>;
 }
 
-export function connectStore({ databaseUrl, poolSize, statementTimeoutMs = 10_000, logger }: StoreOptions): StoreConnection {
+export function openStore({ databaseUrl, poolSize, statementTimeoutMs = 10_000, logger }: StoreOptions): Store {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
@@ -35,15 +35,21 @@ export function connectStore({ databaseUrl, poolSize, statementTimeoutMs = 10_00
   // Without this listener an idle client's error (database restart,
   // pg_terminate_backend) would be an uncaught 'error' event and kill the process.
   pool.on("error", (err) => logger?.warn({ err: { message: err.message } }, "database connection lost"));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
+
+  let client: Promise<PrismaClient> | undefined;
   let closed = false;
   return {
-    prisma,
     pool,
+    prisma() {
+      client ??= Promise.all([import("../generated/prisma/client.js"), import("@prisma/adapter-pg")]).then(
+        ([{ PrismaClient: Client }, { PrismaPg }]) => new Client({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) }),
+      );
+      return client;
+    },
     async close() {
       if (closed) return;
       closed = true;
-      await prisma.$disconnect();
+      if (client) await (await client).$disconnect();
       await pool.end();
     },
   };

@@ -1,15 +1,15 @@
-// Edge validation with zod: request bodies and query strings in, clean values
-// out, every failure mapped to the contract's error code. Nothing unvalidated
-// gets past this file.
+// Validation with zod: what a client sent in, clean values out, every failure
+// one of the contract's error codes. Nothing unvalidated gets past this file.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
 import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN } from "../contract/index.js";
-import { ApiError, type ErrorCode } from "./errors.js";
+import type { ErrorCode } from "../contract/index.js";
+import { TelemetryError } from "./errors.js";
 
-export const DAYS_MIN = 1;
-export const DAYS_MAX = 30;
-export const DAYS_DEFAULT = 7;
+const DAYS_MIN = 1;
+const DAYS_MAX = 30;
+const DAYS_DEFAULT = 7;
 
 const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
@@ -22,7 +22,8 @@ const integerLike = z
 const countSchema = integerLike.transform(clampCount);
 const daysSchema = integerLike.transform((n) => clamp(n, DAYS_MIN, DAYS_MAX));
 
-export interface CountedEvent {
+/** One item of an ingest body, validated and clamped. */
+export interface EventCount {
   event: string;
   count: number;
 }
@@ -41,17 +42,17 @@ export function createIngestParser(catalog: Catalog) {
     event: z.string().refine((e) => catalog.has(e)),
     count: countSchema.optional(),
   });
-  const parseItem = (body: unknown): CountedEvent => {
-    if (!isPlainObject(body)) throw new ApiError("invalid_body");
+  const parseItem = (body: unknown): EventCount => {
+    if (!isPlainObject(body)) throw new TelemetryError("invalid_body");
     const parsed = item.safeParse(body);
     if (parsed.success) return { event: parsed.data.event, count: parsed.data.count ?? COUNT_MIN };
-    throw new ApiError(firstErrorCode(parsed.error.issues));
+    throw new TelemetryError(firstErrorCode(parsed.error.issues));
   };
-  return (body: unknown): CountedEvent[] => {
+  return (body: unknown): EventCount[] => {
     if (!isPlainObject(body) || !("events" in body)) return [parseItem(body)];
     const { events, ...rest } = body;
-    if (Object.keys(rest).length > 0 || !Array.isArray(events)) throw new ApiError("invalid_body");
-    if (events.length === 0 || events.length > BATCH_MAX_ITEMS) throw new ApiError("invalid_body");
+    if (Object.keys(rest).length > 0 || !Array.isArray(events)) throw new TelemetryError("invalid_body");
+    if (events.length === 0 || events.length > BATCH_MAX_ITEMS) throw new TelemetryError("invalid_body");
     return events.map(parseItem);
   };
 }
@@ -73,14 +74,14 @@ function firstErrorCode(issues: readonly z.core.$ZodIssue[]): ErrorCode {
 export function parseDays(value: unknown): number {
   if (value === undefined) return DAYS_DEFAULT;
   const parsed = daysSchema.safeParse(value);
-  if (!parsed.success) throw new ApiError("invalid_days");
+  if (!parsed.success) throw new TelemetryError("invalid_days");
   return parsed.data;
 }
 
 /** The Idempotency-Key header: absent is null; present it must be a plain token of 1..128 characters. */
 export function parseIdempotencyKey(value: unknown): string | null {
   if (value === undefined) return null;
-  if (typeof value !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(value)) throw new ApiError("invalid_body");
+  if (typeof value !== "string" || !IDEMPOTENCY_KEY_PATTERN.test(value)) throw new TelemetryError("invalid_body");
   return value;
 }
 
@@ -89,7 +90,7 @@ export function parseIdempotencyKey(value: unknown): string | null {
  * validation and clamping, in order. `{"count":"3","event":"a"}` and
  * `{"events":[{"event":"a","count":3.2}]}` are the same body.
  */
-export function bodyFingerprint(items: readonly CountedEvent[]): string {
+export function bodyFingerprint(items: readonly EventCount[]): string {
   return createHash("sha256")
     .update(JSON.stringify(items.map((i) => [i.event, i.count])))
     .digest("hex")

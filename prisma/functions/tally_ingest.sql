@@ -1,19 +1,3 @@
--- tally: Idempotency-Keys stored only as a keyed hash, with a fingerprint of
--- the body (a re-used key with another body is refused); complete erasure; one
--- lock order for every path that locks a viewer's rows.
-
--- The raw keys cannot be hashed here (the secret is not in the database). They
--- are 24-hour bookkeeping: dropped. A request retried across the upgrade with
--- an old key is stored again.
-DELETE FROM "telemetry_idempotency";
-ALTER TABLE "telemetry_idempotency" DROP CONSTRAINT "telemetry_idempotency_pkey";
-ALTER TABLE "telemetry_idempotency" DROP COLUMN "key";
-ALTER TABLE "telemetry_idempotency" ADD COLUMN "key_hash" VARCHAR(64) NOT NULL;
-ALTER TABLE "telemetry_idempotency" ADD COLUMN "body_hash" VARCHAR(64) NOT NULL;
-ALTER TABLE "telemetry_idempotency" ADD CONSTRAINT "telemetry_idempotency_pkey" PRIMARY KEY ("viewer_id", "key_hash");
-
-DROP FUNCTION tally_ingest(TEXT[], TEXT[], INT[], TEXT[], INT[], INT);
-
 -- Stores the counts of one or more ingest requests in one transaction and says,
 -- per request, what happened:
 --   stored        its rows were inserted
@@ -22,13 +6,14 @@ DROP FUNCTION tally_ingest(TEXT[], TEXT[], INT[], TEXT[], INT[], INT);
 --   key_reused    its (viewer, key) was seen before with another body: nothing stored
 --   rate_limited  over the viewer's row budget for this minute: nothing stored
 -- Requests are numbered 1..n; each (viewer, key) appears at most once (the
--- caller resolves repeats inside a batch). p_rate_limit <= 0: no budget.
+-- caller resolves repeats inside a batch: src/telemetry/batch-plan.ts).
+-- p_rate_limit <= 0: no budget.
 --
 -- Lock order, the same in every path that locks a viewer's rows (this one and
 -- tally_forget), so two transactions can never wait on each other in a cycle:
 --   1. idempotency keys, by (viewer, key)   2. rate windows, by viewer
 --   3. rollup rows, by (viewer, event)       (rows in telemetry_event are only inserted)
-CREATE FUNCTION tally_ingest(
+CREATE OR REPLACE FUNCTION tally_ingest(
     p_viewer TEXT[], p_key TEXT[], p_body TEXT[], p_want INT[],
     p_item_req INT[], p_item_event TEXT[], p_item_count INT[],
     p_rate_limit INT)
@@ -133,35 +118,5 @@ BEGIN
     RETURN QUERY
     SELECT i, result[i], kept[i], CASE WHEN result[i] = 'rate_limited' THEN wait END
     FROM generate_subscripts(p_viewer, 1) AS i;
-END;
-$$;
-
--- Erases everything keyed by one viewer: every table with a viewer_id column,
--- found in the catalog so that a table added later is erased too, in the lock
--- order of tally_ingest (keys, rate windows, rollup, rows; any other table
--- after them). Returns the rows of telemetry_event deleted.
-CREATE FUNCTION tally_forget(p_viewer TEXT) RETURNS BIGINT
-LANGUAGE plpgsql AS $$
-DECLARE
-    t REGCLASS;
-    n BIGINT;
-    erased BIGINT := 0;
-BEGIN
-    FOR t IN
-        SELECT c.oid::regclass
-        FROM pg_class c
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'viewer_id' AND NOT a.attisdropped
-        WHERE c.relnamespace = current_schema()::regnamespace
-          AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-        ORDER BY array_position(ARRAY['telemetry_idempotency', 'telemetry_rate_window', 'telemetry_daily', 'telemetry_event'], c.relname::text) NULLS LAST,
-                 c.relname
-    LOOP
-        EXECUTE format('DELETE FROM %s WHERE viewer_id = $1', t) USING p_viewer;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF t = 'telemetry_event'::regclass THEN
-            erased := n;
-        END IF;
-    END LOOP;
-    RETURN erased;
 END;
 $$;

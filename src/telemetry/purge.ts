@@ -1,23 +1,25 @@
-// Retention: forget every row older than TELEMETRY_RETENTION_DAYS. Shared by the
-// cron schedule and `tally purge`. Whole expired day partitions are dropped (one
-// brief statement each); rows of the boundary day are deleted in bounded batches
-// so ingest is never blocked for long. One replica at a time (advisory lock).
+// Retention: forget every row older than TELEMETRY_RETENTION_DAYS. The cron
+// schedule and `tally purge` both run this use case. Whole expired day
+// partitions are detached CONCURRENTLY (ingest is not blocked) and then dropped
+// with their rollup rows; the boundary day's rows are deleted in bounded
+// batches. One replica at a time (an advisory lock): nothing is dropped twice.
 import type { Logger } from "pino";
 import { LOCK_KEYS, withTryAdvisoryLock } from "../store/advisory-lock.js";
-import type { StoreConnection } from "../store/prisma.js";
+import type { Store } from "../store/connection.js";
 import {
   countOlderThan,
   databaseNow,
+  deleteBoundaryRows,
   deleteExpiredBookkeeping,
-  deleteOlderThan,
-  dropPartition,
+  detachPartition,
+  dropDetachedPartition,
   ensurePartitionsAround,
-  expiredPartitions,
+  listPartitions,
   recordPurgeRun,
-} from "../store/telemetry-repo.js";
+} from "../store/retention.js";
 
-export const PURGE_BATCH_ROWS = 5_000;
-const DAY_MS = 24 * 60 * 60 * 1000;
+const PURGE_BATCH_ROWS = 5_000;
+const DAY_MS = 86_400_000;
 
 export interface PurgeOptions {
   retentionDays: number;
@@ -37,10 +39,13 @@ export interface PurgeResult {
   skipped: boolean;
 }
 
-export async function runPurge(store: StoreConnection, opts: PurgeOptions, logger?: Logger): Promise<PurgeResult> {
+/** A partition holds only expired rows when its whole day ends at or before the cutoff. */
+const wholeDayExpired = (day: string, cutoff: Date) => Date.parse(day) + DAY_MS <= cutoff.getTime();
+
+export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger): Promise<PurgeResult> {
   const started = performance.now();
-  const db = store.prisma;
-  const cutoff = new Date((await databaseNow(db)).getTime() - opts.retentionDays * DAY_MS);
+  const now = await databaseNow(store);
+  const cutoff = new Date(now.getTime() - opts.retentionDays * DAY_MS);
   const finish = (rows: number, partitionsDropped: number, skipped = false): PurgeResult => ({
     dryRun: opts.dryRun === true,
     cutoff,
@@ -51,26 +56,28 @@ export async function runPurge(store: StoreConnection, opts: PurgeOptions, logge
   });
 
   if (opts.dryRun) {
-    const [rows, partitions] = await Promise.all([countOlderThan(db, cutoff), expiredPartitions(db, cutoff)]);
-    return finish(rows, partitions.length);
+    const [rows, partitions] = await Promise.all([countOlderThan(store, cutoff), listPartitions(store)]);
+    return finish(rows, partitions.filter((p) => wholeDayExpired(p.day, cutoff)).length);
   }
 
   const done = await withTryAdvisoryLock(store.pool, LOCK_KEYS.purge, async () => {
-    await ensurePartitionsAround(db);
+    await ensurePartitionsAround(store);
     let rows = 0;
     let dropped = 0;
-    for (const partition of await expiredPartitions(db, cutoff)) {
-      rows += await dropPartition(db, partition);
+    for (const partition of await listPartitions(store)) {
+      if (!wholeDayExpired(partition.day, cutoff)) continue;
+      await detachPartition(store, partition);
+      rows += await dropDetachedPartition(store, partition);
       dropped += 1;
     }
     const batch = opts.batchRows ?? PURGE_BATCH_ROWS;
     for (let n = batch; n === batch; ) {
-      n = await deleteOlderThan(db, cutoff, batch);
+      n = await deleteBoundaryRows(store, cutoff, batch);
       rows += n;
     }
-    await deleteExpiredBookkeeping(db);
+    await deleteExpiredBookkeeping(store, now);
     const result = finish(rows, dropped);
-    await recordPurgeRun(db, { ...result, rowsDeleted: rows, trigger: opts.trigger });
+    await recordPurgeRun(store, { ...result, rowsDeleted: rows, trigger: opts.trigger });
     return result;
   });
   const result = done ?? finish(0, 0, true);

@@ -1,0 +1,69 @@
+// Every route of tally is an endpoint: a handler that returns a Reply (or
+// throws), wrapped here with what each request needs and nothing more — a
+// request id, the deadline, the one mapping from errors to the contract's
+// answers, and the request log. Routes are registered straight on the Express
+// app (no global middleware chain), ingest and summary first.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { REQUEST_ID_PATTERN } from "../contract/index.js";
+import { TelemetryError } from "../telemetry/errors.js";
+import type { Deadlines } from "./deadlines.js";
+import { errorReply, writeReply, type Reply } from "./reply.js";
+import type { RequestLog } from "./request-log.js";
+
+export interface EndpointContext {
+  deadlines: Deadlines;
+  requestLog: RequestLog;
+  logger: Logger;
+}
+
+export type Handler = (req: IncomingMessage & { query?: unknown }) => Reply | Promise<Reply>;
+
+/** A client's request id only in a shape that cannot carry a name (UUID, W3C trace id); else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+/** The contract's answer for anything a handler throws: its code, or 500 internal for a bug. */
+function replyForError(err: unknown): { reply: Reply; bug?: unknown } {
+  if (err instanceof TelemetryError) {
+    // A body that was too large is not read to its end: close the connection after the answer.
+    const close = err.code === "payload_too_large" || err.code === "request_timeout" ? { connection: "close" } : undefined;
+    return { reply: errorReply(err.code, err.retryAfter, close) };
+  }
+  return { reply: errorReply("internal"), bug: err };
+}
+
+export function endpoint(ctx: EndpointContext, route: string, handler: Handler) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const id = requestIdOf(req);
+    const finish = (reply: Reply, bug?: unknown) => {
+      if (res.headersSent) {
+        // Already answered (the deadline fired first): a late outcome has nowhere to go.
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+      writeReply(res, id, reply);
+      ctx.requestLog.done({ id, method: req.method ?? "", route, status: reply.status ?? 200, ms: performance.now() - started, err: bug });
+    };
+    const fail = (err: unknown) => {
+      const { reply, bug } = replyForError(err);
+      finish(reply, bug);
+    };
+    ctx.deadlines.track({
+      req,
+      res,
+      expire: (slowClient) => fail(new TelemetryError(slowClient ? "request_timeout" : "store_unavailable", slowClient ? undefined : 1)),
+    });
+    try {
+      const out = handler(req);
+      if (out instanceof Promise) out.then(finish, fail);
+      else finish(out);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}

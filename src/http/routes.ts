@@ -1,0 +1,89 @@
+// The HTTP contract's routes, each a thin adapter from a request to one use
+// case of the telemetry service (src/telemetry/service.ts). Registered straight
+// on the app, ingest first: nothing runs before a route but Express's own
+// routing.
+import type { Express, Request } from "express";
+import type { ViewerResolver } from "../auth/session.js";
+import type { Config } from "../config.js";
+import { TelemetryError } from "../telemetry/errors.js";
+import type { TelemetryService } from "../telemetry/service.js";
+import { readJsonBody } from "./body.js";
+import { endpoint, type EndpointContext } from "./endpoint.js";
+import { assertSameSiteWrite, sessionViewer } from "./session.js";
+
+export interface RouteDeps {
+  config: Config;
+  telemetry: TelemetryService;
+  resolveViewer: ViewerResolver;
+}
+
+/** How long one /explain answer is reused: it is unauthenticated, so it must not be a way to load the database. */
+const EXPLAIN_CACHE_MS = 5_000;
+
+export function registerRoutes(app: Express, ctx: EndpointContext, { config, telemetry, resolveViewer }: RouteDeps): void {
+  const origins = config.allowedOrigins;
+
+  app.post(
+    "/ingest",
+    endpoint(ctx, "/ingest", async (req) => {
+      telemetry.assertEnabled();
+      assertSameSiteWrite(req, origins);
+      const viewer = await sessionViewer(resolveViewer, req);
+      const body = await readJsonBody(req);
+      // Answered only once the batch holding this request has committed.
+      const { stored, replayed } = await telemetry.record(viewer, body, req.headers["idempotency-key"]);
+      return { body: { ok: true, stored }, ...(replayed ? { headers: { "idempotent-replayed": "true" } } : {}) };
+    }),
+  );
+
+  app.get(
+    "/summary",
+    endpoint(ctx, "/summary", async (req) => {
+      telemetry.assertEnabled();
+      const viewer = await sessionViewer(resolveViewer, req);
+      const query = (req as Request).query as { days?: unknown; series?: unknown };
+      const summary = await telemetry.summarize(viewer, { days: query.days, series: query.series });
+      return { body: { ok: true, ...summary } };
+    }),
+  );
+
+  // Erasure stays available with the kill switch off: a viewer's right to
+  // remove their data does not depend on collection being on.
+  app.delete(
+    "/me",
+    endpoint(ctx, "/me", async (req) => {
+      assertSameSiteWrite(req, origins);
+      const viewer = await sessionViewer(resolveViewer, req);
+      return { body: { ok: true, deleted: await telemetry.forget(viewer) } };
+    }),
+  );
+
+  app.get("/healthz", endpoint(ctx, "/healthz", () => ({ body: { ok: true } })));
+  app.get(
+    "/readyz",
+    endpoint(ctx, "/readyz", async () => {
+      await telemetry.ready();
+      return { body: { ok: true } };
+    }),
+  );
+
+  let manifest: { at: number; body: Promise<unknown> } | undefined;
+  app.get(
+    "/explain",
+    endpoint(ctx, "/explain", async () => {
+      if (!manifest || Date.now() - manifest.at > EXPLAIN_CACHE_MS) {
+        manifest = { at: Date.now(), body: telemetry.explain().then((m) => ({ ok: true, ...m })) };
+      }
+      return { body: await manifest.body };
+    }),
+  );
+}
+
+/** The last route: anything unmatched is the contract's 404. */
+export function registerNotFound(app: Express, ctx: EndpointContext): void {
+  app.use(
+    endpoint(ctx, "unmatched", () => {
+      throw new TelemetryError("not_found");
+    }),
+  );
+}

@@ -1,0 +1,85 @@
+// The composition root shared by `tally serve` and the CLI: config -> catalog
+// -> database (DATABASE_URL, or the embedded one) -> migrations -> store ->
+// telemetry use cases. The only module besides the store's own that opens it:
+// HTTP, CLI and scheduler get the TelemetryService and nothing below it.
+import type { Logger } from "pino";
+import { loadCatalog } from "./catalog/catalog.js";
+import type { Config } from "./config.js";
+import { openStore } from "./store/connection.js";
+import { locateDatabase } from "./store/database.js";
+import { migrate, type MigrateResult } from "./store/migrate.js";
+import { ensurePartitionsAround } from "./store/retention.js";
+import { createTelemetryService, type TelemetryService } from "./telemetry/service.js";
+
+export interface Runtime {
+  telemetry: TelemetryService;
+  /** Drains the use cases, closes the pool, stops an embedded database it started. */
+  close(): Promise<void>;
+}
+
+/** Start-up stopped, with one line for the operator. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export interface RuntimeOptions {
+  /** Connections in the pool (the CLI needs few). Default DATABASE_POOL_SIZE. */
+  poolSize?: number;
+  /** Aborts start-up: whatever was started is stopped again. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens everything below the HTTP surface. A failure (database unreachable,
+ * migration failed) or an abort stops what was started and rejects.
+ */
+export async function openRuntime(config: Config, logger: Logger, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const catalog = loadCatalog(config.telemetry.catalogFile);
+  const undo: (() => Promise<void>)[] = [];
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new StartupError("start-up interrupted");
+  };
+  try {
+    const database = await locateDatabase(config, logger);
+    undo.push(() => database.stop());
+    checkpoint();
+    const migrations = await migrate(database.url);
+    if (migrations.applied.length > 0 || migrations.functions.length > 0) {
+      logger.info({ applied: migrations.applied, functions: migrations.functions, dropped: migrations.functionsDropped }, "migrations applied");
+    }
+    checkpoint();
+    const store = openStore({
+      databaseUrl: database.url,
+      poolSize: opts.poolSize ?? config.databasePoolSize,
+      statementTimeoutMs: config.statementTimeoutMs,
+      logger,
+    });
+    undo.push(() => store.close());
+    await ensurePartitionsAround(store);
+    checkpoint();
+    const telemetry = createTelemetryService({ store, config, catalog, logger });
+    let closing: Promise<void> | undefined;
+    return {
+      telemetry,
+      close: () =>
+        (closing ??= (async () => {
+          await telemetry.close();
+          await store.close();
+          await database.stop();
+        })()),
+    };
+  } catch (err) {
+    for (const step of undo.reverse()) await step().catch(() => {});
+    throw err;
+  }
+}
+
+/** `tally migrate`: applies migrations and functions, then lets go of the database. */
+export async function migrateDatabase(config: Config, logger?: Logger): Promise<MigrateResult> {
+  const database = await locateDatabase(config, logger);
+  try {
+    return await migrate(database.url);
+  } finally {
+    await database.stop();
+  }
+}

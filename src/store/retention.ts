@@ -1,0 +1,184 @@
+// Retention's storage: day partitions of telemetry_event (created ahead,
+// detached CONCURRENTLY and dropped when expired), the boundary day's rows,
+// spent bookkeeping, and the record of purge runs.
+import type { Store } from "./connection.js";
+import { query, queryOne, statement, type Statement } from "./sql.js";
+
+/** Day partitions kept ready before and after today (UTC). */
+const PARTITION_DAYS_BEHIND = 1;
+const PARTITION_DAYS_AHEAD = 7;
+
+/** Idempotency keys are remembered this long; a retry after that stores again. */
+const IDEMPOTENCY_WINDOW_HOURS = 24;
+/** Rate windows are a minute long; older than this they are spent. */
+const RATE_WINDOW_KEEP_HOURS = 1;
+
+/** `telemetry_event_pYYYYMMDD` holds the UTC day YYYY-MM-DD: the one place names and days are matched. */
+const PARTITION_NAME = /^telemetry_event_p(\d{4})(\d{2})(\d{2})$/;
+
+/** The UTC day (YYYY-MM-DD) a partition name stands for, or null for anything else. */
+function partitionDay(name: string): string | null {
+  const m = PARTITION_NAME.exec(name);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+export interface Partition {
+  name: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  /** A DETACH ... CONCURRENTLY was interrupted: the partition must be finalized. */
+  detachPending: boolean;
+}
+
+const PARTITIONS = statement<[], { name: string; detach_pending: boolean }>(
+  "tally_partitions",
+  `SELECT c.relname AS name, i.inhdetachpending AS detach_pending
+   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = 'telemetry_event'::regclass
+   ORDER BY c.relname`,
+);
+
+/** The day partitions of telemetry_event, oldest first. */
+export async function listPartitions(store: Store): Promise<Partition[]> {
+  const rows = await query(store.pool, PARTITIONS);
+  return rows.flatMap((r) => {
+    const day = partitionDay(r.name);
+    return day ? [{ name: r.name, day, detachPending: r.detach_pending }] : [];
+  });
+}
+
+const ENSURE = statement<[number, number], { created: number }>(
+  "tally_ensure_partitions",
+  `SELECT tally_ensure_partitions((now() AT TIME ZONE 'UTC')::date - $1::int, (now() AT TIME ZONE 'UTC')::date + $2::int) AS created`,
+);
+
+/** Keeps partitions ready from yesterday to a week ahead, by the database's clock; returns how many it created. */
+export async function ensurePartitionsAround(store: Store): Promise<number> {
+  return (await queryOne(store.pool, ENSURE, PARTITION_DAYS_BEHIND, PARTITION_DAYS_AHEAD)).created;
+}
+
+/** DDL on one of our partitions: only a name partitionDay() accepts ever reaches SQL. */
+function partitionDdl(name: string, build: (quoted: string) => string): Statement<[], never> {
+  if (!partitionDay(name)) throw new Error(`not a telemetry day partition: ${name}`);
+  return statement(undefined, build(`"${name}"`));
+}
+
+/**
+ * Detaches an expired day partition without blocking ingest: CONCURRENTLY takes
+ * no lock that inserts into telemetry_event wait for (DROP of an attached
+ * partition would). Cannot run inside a transaction. A detach interrupted
+ * earlier is finalized instead.
+ */
+export async function detachPartition(store: Store, p: Partition): Promise<void> {
+  const ddl = partitionDdl(p.name, (q) => `ALTER TABLE telemetry_event DETACH PARTITION ${q} ${p.detachPending ? "FINALIZE" : "CONCURRENTLY"}`);
+  await query(store.pool, ddl);
+}
+
+const ROLLUP_OF_DAY = statement<[string], { n: number }>(
+  "tally_rollup_of_day",
+  "WITH gone AS (DELETE FROM telemetry_daily WHERE day = $1::date RETURNING count) SELECT coalesce(sum(count), 0)::int AS n FROM gone",
+);
+
+/**
+ * Drops a detached day partition and takes its day off the rollup, in one
+ * transaction; returns the rows it held (read from the rollup, not counted).
+ */
+export async function dropDetachedPartition(store: Store, p: Partition): Promise<number> {
+  const client = await store.pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { n } = await queryOne(client, ROLLUP_OF_DAY, p.day);
+    await query(client, partitionDdl(p.name, (q) => `DROP TABLE ${q}`));
+    await client.query("COMMIT");
+    return n;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+const DELETE_BEFORE = statement<[Date, number], { n: number }>("tally_delete_before", "SELECT tally_delete_before($1::timestamptz, $2::int) AS n");
+
+/** Deletes at most `limit` rows older than `cutoff` from the boundary day, and takes them off the rollup. */
+export async function deleteBoundaryRows(store: Store, cutoff: Date, limit: number): Promise<number> {
+  return (await queryOne(store.pool, DELETE_BEFORE, cutoff, limit)).n;
+}
+
+const COUNT_OLDER = statement<[Date], { n: number }>(
+  "tally_count_older",
+  `SELECT ((SELECT coalesce(sum(count), 0) FROM telemetry_daily WHERE day < ($1::timestamptz AT TIME ZONE 'UTC')::date)
+         + (SELECT count(*) FROM telemetry_event
+            WHERE created_at >= (($1::timestamptz AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE 'UTC'
+              AND created_at < $1::timestamptz))::int AS n`,
+);
+
+/** Rows older than `cutoff`: whole days from the rollup, the boundary day counted (a dry run's figure). */
+export async function countOlderThan(store: Store, cutoff: Date): Promise<number> {
+  return (await queryOne(store.pool, COUNT_OLDER, cutoff)).n;
+}
+
+const NOW = statement<[], { now: Date }>("tally_now", "SELECT now() AS now");
+
+/** The database's clock: windows and cutoffs use it, like created_at's default. */
+export async function databaseNow(store: Store): Promise<Date> {
+  return (await queryOne(store.pool, NOW)).now;
+}
+
+const PING = statement<[], { ok: number }>("tally_ping", "SELECT 1 AS ok");
+
+export async function ping(store: Store): Promise<void> {
+  await queryOne(store.pool, PING);
+}
+
+/** Forgets idempotency keys past their window, spent rate windows and old job claims. */
+export async function deleteExpiredBookkeeping(store: Store, now: Date): Promise<void> {
+  const prisma = await store.prisma();
+  const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
+  await prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: hoursAgo(IDEMPOTENCY_WINDOW_HOURS) } } });
+  await prisma.rateWindow.deleteMany({ where: { windowStart: { lt: hoursAgo(RATE_WINDOW_KEEP_HOURS) } } });
+  await prisma.jobClaim.deleteMany({ where: { slot: { lt: hoursAgo(7 * 24) } } });
+}
+
+export interface PurgeRunRecord {
+  ranAt: Date;
+  cutoff: Date;
+  rowsDeleted: number;
+  partitionsDropped: number;
+  durationMs: number;
+  trigger: string;
+}
+
+export async function recordPurgeRun(store: Store, run: Omit<PurgeRunRecord, "ranAt">): Promise<void> {
+  const prisma = await store.prisma();
+  await prisma.purgeRun.create({
+    data: {
+      cutoff: run.cutoff,
+      rowsDeleted: BigInt(run.rowsDeleted),
+      partitionsDropped: run.partitionsDropped,
+      durationMs: run.durationMs,
+      trigger: run.trigger,
+    },
+  });
+}
+
+export async function lastPurgeRun(store: Store): Promise<PurgeRunRecord | null> {
+  const prisma = await store.prisma();
+  const row = await prisma.purgeRun.findFirst({ orderBy: { ranAt: "desc" } });
+  return row && { ...row, rowsDeleted: Number(row.rowsDeleted) };
+}
+
+const OLDEST_OF_DAY = statement<[string], { oldest: Date | null }>(
+  "tally_oldest_of_day",
+  `SELECT min(created_at) AS oldest FROM telemetry_event
+   WHERE created_at >= ($1::date)::timestamp AT TIME ZONE 'UTC' AND created_at < ($1::date + 1)::timestamp AT TIME ZONE 'UTC'`,
+);
+
+/** When the oldest row was stored: its day from the rollup (indexed), then that one partition's minimum. */
+export async function oldestRowAt(store: Store): Promise<Date | null> {
+  const prisma = await store.prisma();
+  const first = await prisma.dailyCount.findFirst({ where: { count: { gt: 0 } }, orderBy: { day: "asc" }, select: { day: true } });
+  if (!first) return null;
+  return (await queryOne(store.pool, OLDEST_OF_DAY, first.day.toISOString().slice(0, 10))).oldest;
+}

@@ -1,0 +1,95 @@
+// In-memory rules of a group-commit batch, testable without a database:
+// repeated keys inside one batch, the arrays tally_ingest takes, and what each
+// request is answered. Only what depends on the database's state (keys seen
+// before, the budget left) is decided in SQL (prisma/functions/tally_ingest.sql).
+import type { IngestBatch, IngestRow } from "../store/ingest.js";
+import type { EventCount } from "./validation.js";
+
+/** One ingest request, ready for the store: everything already hashed and validated. */
+export interface IngestRequest {
+  /** The hashed viewer id. */
+  viewerId: string;
+  /** The keyed hash of its Idempotency-Key and its body's fingerprint; null without a key. */
+  key: { hash: string; body: string } | null;
+  items: readonly EventCount[];
+}
+
+export type IngestOutcome =
+  | { outcome: "stored" | "replayed"; stored: number }
+  | { outcome: "key_reused"; stored: 0 }
+  | { outcome: "rate_limited"; stored: 0; retryAfter: number };
+
+export interface BatchPlan {
+  /** What is sent to tally_ingest: each (viewer, key) at most once. */
+  batch: IngestBatch;
+  /** Every request's outcome, from tally_ingest's rows. */
+  outcomes(rows: readonly IngestRow[]): IngestOutcome[];
+}
+
+/** Rows a request asks for. */
+export const rowsOf = (items: readonly EventCount[]): number => items.reduce((n, i) => n + i.count, 0);
+
+/**
+ * A request whose (viewer, key) already appears earlier in the batch is not
+ * sent: it shares the fate of that first request — replayed when its body is
+ * the same, key_reused when it is not, refused with it when it is refused.
+ */
+export function planBatch(requests: readonly IngestRequest[]): BatchPlan {
+  const sent: IngestRequest[] = [];
+  const ownerOf: number[] = [];
+  const firstByKey = new Map<string, number>();
+  for (const r of requests) {
+    const id = r.key ? `${r.viewerId}\u0000${r.key.hash}` : undefined;
+    const earlier = id === undefined ? undefined : firstByKey.get(id);
+    if (earlier !== undefined) {
+      ownerOf.push(earlier);
+      continue;
+    }
+    if (id !== undefined) firstByKey.set(id, sent.length);
+    ownerOf.push(sent.length);
+    sent.push(r);
+  }
+
+  const batch: IngestBatch = { viewers: [], keys: [], bodies: [], wants: [], itemRequest: [], itemEvent: [], itemCount: [] };
+  sent.forEach((r, i) => {
+    batch.viewers.push(r.viewerId);
+    batch.keys.push(r.key?.hash ?? null);
+    batch.bodies.push(r.key?.body ?? null);
+    batch.wants.push(rowsOf(r.items));
+    for (const item of r.items) {
+      batch.itemRequest.push(i + 1);
+      batch.itemEvent.push(item.event);
+      batch.itemCount.push(item.count);
+    }
+  });
+
+  return {
+    batch,
+    outcomes(rows) {
+      const ofSent = new Array<IngestOutcome>(sent.length);
+      for (const row of rows) ofSent[row.req - 1] = fromRow(row);
+      return requests.map((r, i) => {
+        const owner = sent[ownerOf[i]!]!;
+        const outcome = ofSent[ownerOf[i]!];
+        if (outcome === undefined) throw new Error(`tally_ingest gave no row for request ${ownerOf[i]! + 1}`);
+        if (owner === r) return outcome;
+        if (r.key!.body !== owner.key!.body) return { outcome: "key_reused", stored: 0 };
+        return outcome.outcome === "stored" ? { outcome: "replayed", stored: outcome.stored } : outcome;
+      });
+    },
+  };
+}
+
+function fromRow(row: IngestRow): IngestOutcome {
+  switch (row.outcome) {
+    case "rate_limited":
+      return { outcome: "rate_limited", stored: 0, retryAfter: row.retry_after ?? 60 };
+    case "key_reused":
+      return { outcome: "key_reused", stored: 0 };
+    case "stored":
+    case "replayed":
+      return { outcome: row.outcome, stored: row.stored };
+    default:
+      throw new Error(`tally_ingest answered an unknown outcome: ${String(row.outcome)}`);
+  }
+}

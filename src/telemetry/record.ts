@@ -1,0 +1,61 @@
+// POST /ingest's use case, in two parts: recordOne validates one request and
+// hands it to the group-commit batcher; commitBatch is what the batcher calls
+// for a batch (the in-memory plan, then one call of tally_ingest, retried once
+// after a deadlock or serialization failure).
+import type { Logger } from "pino";
+import type { Store } from "../store/connection.js";
+import { classifyStoreError } from "../store/errors.js";
+import { ingestBatch } from "../store/ingest.js";
+import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./batch-plan.js";
+import type { Batcher, CommitBatch } from "./batcher.js";
+import { storeCall, TelemetryError } from "./errors.js";
+import type { Hasher } from "./identity.js";
+import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
+
+export function createIngestCommit(store: Store, logger: Logger, rateLimit: number): CommitBatch {
+  return async (requests: IngestRequest[]): Promise<IngestOutcome[]> => {
+    const plan = planBatch(requests);
+    const attempt = () => ingestBatch(store, plan.batch, rateLimit);
+    const rows = await storeCall(logger, () =>
+      attempt().catch((err: unknown) => (classifyStoreError(err).kind === "transient" ? attempt() : Promise.reject(err))),
+    );
+    return plan.outcomes(rows);
+  };
+}
+
+export interface Recorded {
+  stored: number;
+  /** The request's Idempotency-Key was seen before with the same body: nothing stored again. */
+  replayed: boolean;
+}
+
+export interface RecordDeps {
+  batcher: Batcher;
+  parseIngest: (body: unknown) => EventCount[];
+  hashViewer: Hasher;
+  hashKey: Hasher;
+  /** Rows per viewer per minute; 0: no budget. */
+  rateLimit: number;
+}
+
+/** Validates one ingest body, and answers once the batch that holds it has committed. */
+export async function recordOne(deps: RecordDeps, viewer: string, body: unknown, idempotencyKey: unknown): Promise<Recorded> {
+  const items = deps.parseIngest(body);
+  const key = parseIdempotencyKey(idempotencyKey);
+  // More rows than a viewer may store in a whole minute can never be accepted: refused for good, not 429.
+  if (deps.rateLimit > 0 && rowsOf(items) > deps.rateLimit) throw new TelemetryError("payload_too_large");
+  const outcome = await deps.batcher.submit({
+    viewerId: deps.hashViewer(viewer),
+    // The key is kept only as a keyed hash, with the body's fingerprint (a re-used key must carry the same body).
+    key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) },
+    items,
+  });
+  switch (outcome.outcome) {
+    case "rate_limited":
+      throw new TelemetryError("rate_limited", outcome.retryAfter);
+    case "key_reused":
+      throw new TelemetryError("idempotency_key_reused");
+    default:
+      return { stored: outcome.stored, replayed: outcome.outcome === "replayed" };
+  }
+}

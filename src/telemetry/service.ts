@@ -1,0 +1,101 @@
+// The telemetry domain: every use case of tally, for the HTTP routes, the CLI
+// and the scheduler alike. None of them touches the store directly.
+//
+//   record     validate -> budget -> group commit (POST /ingest)
+//   summarize  window, totals, series, zero-fill (GET /summary)
+//   forget     hash -> erase everything of one viewer (DELETE /me, tally forget)
+//   purge      retention (cron, tally purge)
+//   maintain   partitions ahead, spent bookkeeping (hourly)
+//   explain    the privacy manifest (GET /explain, tally explain)
+//
+// The service owns the group-commit batcher: it starts with the service and
+// close() drains it (every request taken is committed or answered).
+import type { Logger } from "pino";
+import type { Catalog } from "../catalog/catalog.js";
+import type { Config } from "../config.js";
+import type { Store } from "../store/connection.js";
+import { countViewerRows, forgetViewer } from "../store/erasure.js";
+import { claimJobSlot } from "../store/job-claims.js";
+import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround, ping } from "../store/retention.js";
+import { readSummary } from "../store/summary.js";
+import { createBatcher } from "./batcher.js";
+import { storeCall, TelemetryError } from "./errors.js";
+import { buildManifest, type Manifest } from "./explain.js";
+import { createKeyHasher, createViewerHasher } from "./identity.js";
+import { runPurge, type PurgeOptions, type PurgeResult } from "./purge.js";
+import { createIngestCommit, recordOne, type Recorded } from "./record.js";
+import { buildSummary, type Summary } from "./summarize.js";
+import { createIngestParser, parseDays } from "./validation.js";
+
+
+export interface TelemetryDeps {
+  store: Store;
+  config: Config;
+  catalog: Catalog;
+  logger: Logger;
+}
+
+export interface TelemetryService {
+  readonly catalog: Catalog;
+  /** Throws telemetry_disabled when TELEMETRY_ENABLED is off (ingest and summary only; erasure always works). */
+  assertEnabled(): void;
+  /** Stores the counts of one ingest body for the session's viewer id; answered after commit. */
+  record(viewer: string, body: unknown, idempotencyKey: unknown): Promise<Recorded>;
+  summarize(viewer: string, query: { days?: unknown; series?: unknown }): Promise<Summary>;
+  /** Erases everything of the session's viewer id (or, dry run, counts its rows); returns the rows of counts. */
+  forget(viewer: string, opts?: { dryRun?: boolean }): Promise<number>;
+  purge(opts: Omit<PurgeOptions, "retentionDays"> & { retentionDays?: number }): Promise<PurgeResult>;
+  /** Hourly: partitions for the coming days, spent idempotency keys and rate windows deleted. */
+  maintain(): Promise<{ partitionsCreated: number }>;
+  explain(): Promise<Manifest>;
+  /** Resolves when the database answers (readiness). */
+  ready(): Promise<void>;
+  /** True for exactly one replica per (job, slot): scheduled work runs once. */
+  claimTick(job: string, slot: Date): Promise<boolean>;
+  /** Sends the waiting batch and waits for every batch under way. */
+  close(): Promise<void>;
+}
+
+export function createTelemetryService({ store, config, catalog, logger }: TelemetryDeps): TelemetryService {
+  const hashViewer = createViewerHasher(config.idSecret, config.auth.cacheSize);
+  const rateLimit = config.telemetry.rateLimit;
+  const call = <T>(work: () => Promise<T>) => storeCall(logger, work);
+  const batcher = createBatcher(createIngestCommit(store, logger, rateLimit), config.ingestBatching);
+  const recording = { batcher, parseIngest: createIngestParser(catalog), hashViewer, hashKey: createKeyHasher(config.idSecret), rateLimit };
+
+  return {
+    catalog,
+    assertEnabled() {
+      if (!config.telemetry.enabled) throw new TelemetryError("telemetry_disabled");
+    },
+
+    record: (viewer, body, idempotencyKey) => recordOne(recording, viewer, body, idempotencyKey),
+
+    async summarize(viewer, query) {
+      const days = parseDays(query.days);
+      const read = await call(() => readSummary(store, hashViewer(viewer), days));
+      return buildSummary(catalog, days, read, query.series === "day");
+    },
+
+    async forget(viewer, opts = {}) {
+      const viewerId = hashViewer(viewer);
+      return call(() => (opts.dryRun ? countViewerRows(store, viewerId) : forgetViewer(store, viewerId)));
+    },
+
+    purge(opts) {
+      return runPurge(store, { retentionDays: config.telemetry.retentionDays, ...opts }, logger);
+    },
+
+    async maintain() {
+      const partitionsCreated = await ensurePartitionsAround(store);
+      // Idempotency keys and rate windows are viewer-derived: kept no longer than their use.
+      await deleteExpiredBookkeeping(store, await databaseNow(store));
+      return { partitionsCreated };
+    },
+
+    explain: () => buildManifest(config, catalog, store),
+    ready: () => call(() => ping(store)),
+    claimTick: (job, slot) => claimJobSlot(store, job, slot),
+    close: () => batcher.drain(),
+  };
+}

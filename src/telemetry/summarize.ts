@@ -1,0 +1,45 @@
+// GET /summary's use case: a viewer's own counts over the last `days` × 24 h,
+// with every catalog event present, and optionally a per-UTC-day series. The
+// window is computed once (by the database's clock, in the one statement that
+// reads it); totals, series and zero-filling happen here, once.
+import type { Catalog } from "../catalog/catalog.js";
+import type { SummaryRows } from "../store/summary.js";
+
+export interface Summary {
+  days: number;
+  /** Every catalog event, in catalog order, with its count (0 when none). */
+  counts: Record<string, number>;
+  /** With series: the UTC days covering the window (first and last partial) and each event's count per day. */
+  series?: { days: string[]; counts: Record<string, number[]> };
+}
+
+const DAY_MS = 86_400_000;
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The UTC days from `since`'s to `now`'s, inclusive, as YYYY-MM-DD. */
+function windowDays(since: Date, now: Date): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(utcDay(since)); t <= Date.parse(utcDay(now)); t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+/** Builds the answer from the rows of the window; totals are the sums of the series, so the two always agree. */
+export function buildSummary(catalog: Catalog, days: number, read: SummaryRows, withSeries: boolean): Summary {
+  const calendar = windowDays(read.since, read.now);
+  const index = new Map(calendar.map((d, i) => [d, i]));
+  const series: Record<string, number[]> = {};
+  const counts: Record<string, number> = {};
+  for (const name of catalog.names) {
+    series[name] = new Array<number>(calendar.length).fill(0);
+    counts[name] = 0;
+  }
+  for (const r of read.rows) {
+    const at = index.get(r.day);
+    const perDay = series[r.event];
+    // An event no longer in the catalog, or a day outside the window, is not shown.
+    if (at === undefined || perDay === undefined) continue;
+    perDay[at]! += r.n;
+    counts[r.event]! += r.n;
+  }
+  return withSeries ? { days, counts, series: { days: calendar, counts: series } } : { days, counts };
+}
