@@ -5,13 +5,14 @@
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Logger } from "pino";
 import type { ViewerResolver } from "./auth/session.js";
-import type { Config } from "./config.js";
+import { isLoopback, type Config } from "./config.js";
 import { registerDashboard } from "./dashboard/routes.js";
 import { createDeadlines } from "./http/deadlines.js";
 import { requestIdOf, type EndpointContext } from "./http/endpoint.js";
 import { errorReply, writeReply } from "./http/reply.js";
 import { createRequestLog, type RequestLog } from "./http/request-log.js";
 import { registerNotFound, registerRoutes } from "./http/routes.js";
+import { assertLoopbackHost } from "./http/session.js";
 import type { TelemetryService } from "./telemetry/service.js";
 
 export interface AppDeps {
@@ -34,6 +35,8 @@ export function createApp(deps: AppDeps): Express {
     deadlines: createDeadlines(deps.config.requestTimeoutMs),
     requestLog: deps.requestLog ?? createRequestLog(deps.logger, deps.config.logRequests),
     logger: deps.logger,
+    // A development server on loopback answers only loopback names (no DNS rebinding).
+    ...(!deps.config.isProduction && isLoopback(deps.config.host) ? { guard: assertLoopbackHost } : {}),
   };
   registerRoutes(app, ctx, deps);
   // The dev dashboard does not exist in production: not even its routes.

@@ -57,6 +57,7 @@ const envSchema = z.object({
   INGEST_BATCH_WAIT_MS: int(0, 50).default(2),
   INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(100),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
+  MIGRATION_LOCK_WAIT_MS: int(0, 3_600_000).default(60_000),
 
   TELEMETRY_ENABLED: bool.default(true),
   TELEMETRY_RETENTION_DAYS: int(1, 3650).default(30),
@@ -104,6 +105,8 @@ export interface Config {
   /** Group commit of ingest requests (store/ingest-batcher.ts). */
   readonly ingestBatching: { readonly maxWaitMs: number; readonly maxRows: number };
   readonly dataDir: string;
+  /** How long start-up waits for another process's migration before giving up. */
+  readonly migrationLockWaitMs: number;
   readonly telemetry: {
     readonly enabled: boolean;
     readonly retentionDays: number;
@@ -132,6 +135,11 @@ export interface Config {
   };
   /** Origins besides this host's own whose pages may POST/DELETE (TALLY_ALLOWED_ORIGINS). */
   readonly allowedOrigins: readonly string[];
+}
+
+/** Addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export class ConfigError extends Error {
@@ -174,13 +182,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const useDevSessionSecret = !isProduction && !e.SESSION_SECRET && !e.SESSION_JWKS_URL;
+  const host = e.HOST ?? (isProduction ? "0.0.0.0" : "127.0.0.1");
+  // What only a loopback-bound development server may do: anyone who can reach
+  // a public port could act as anyone with it.
+  if (!isProduction && !isLoopback(host)) {
+    if (e.TALLY_DEV_VIEWER) {
+      throw new ConfigError(`refusing to start: TALLY_DEV_VIEWER on HOST=${host} would let anyone who can reach this port act as any viewer; listen on 127.0.0.1`);
+    }
+    if (useDevSessionSecret && e.AUTH_MODE === "jwt") {
+      throw new ConfigError(`refusing to start: HOST=${host} with the public development SESSION_SECRET would let anyone mint sessions; set SESSION_SECRET (or listen on 127.0.0.1)`);
+    }
+  }
   const config: Config = {
     env,
     envInferred: e.NODE_ENV === undefined,
     isProduction,
     port: e.PORT,
     // Development listens on loopback unless told otherwise; production on every interface (containers).
-    host: e.HOST ?? (isProduction ? "0.0.0.0" : "127.0.0.1"),
+    host,
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,
     databaseUrl: e.DATABASE_URL,
@@ -189,6 +208,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: Math.max(25, Math.floor(e.REQUEST_TIMEOUT_MS / 2)),
     ingestBatching: { maxWaitMs: e.INGEST_BATCH_WAIT_MS, maxRows: e.INGEST_BATCH_MAX_ROWS },
     dataDir: e.TALLY_DATA_DIR,
+    migrationLockWaitMs: e.MIGRATION_LOCK_WAIT_MS,
     telemetry: {
       enabled: e.TELEMETRY_ENABLED,
       retentionDays: e.TELEMETRY_RETENTION_DAYS,

@@ -43,7 +43,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: RuntimeO
     const database = await locateDatabase(config, logger);
     undo.push(() => database.stop());
     checkpoint();
-    const migrations = await migrate(database.url);
+    const migrations = await migrate(database.url, { lockWaitMs: config.migrationLockWaitMs });
     if (migrations.applied.length > 0 || migrations.functions.length > 0) {
       logger.info({ applied: migrations.applied, functions: migrations.functions, dropped: migrations.functionsDropped }, "migrations applied");
     }
@@ -78,7 +78,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: RuntimeO
 export async function migrateDatabase(config: Config, logger?: Logger): Promise<MigrateResult> {
   const database = await locateDatabase(config, logger);
   try {
-    return await migrate(database.url);
+    return await migrate(database.url, { lockWaitMs: config.migrationLockWaitMs });
   } finally {
     await database.stop();
   }

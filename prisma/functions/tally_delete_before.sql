@@ -2,6 +2,8 @@
 -- holds p_cutoff (the boundary day: whole older days are detached and dropped
 -- by the purge) and takes them off the rollup in the same statement; returns
 -- how many. Rows are picked by ctid: telemetry_event has no key of its own.
+-- It holds the erasure lock (see tally_forget) so an erasure never deletes the
+-- same rows beside it in another order.
 CREATE OR REPLACE FUNCTION tally_delete_before(p_cutoff TIMESTAMPTZ, p_limit INT) RETURNS INT
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -11,6 +13,7 @@ BEGIN
     IF to_regclass(format('%I', part)) IS NULL THEN
         RETURN 0;
     END IF;
+    PERFORM pg_advisory_xact_lock(1952541805, 0);
     EXECUTE format(
         'WITH gone AS (
              DELETE FROM %1$I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %1$I WHERE created_at < $1 LIMIT $2))

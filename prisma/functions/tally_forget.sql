@@ -1,21 +1,40 @@
 -- Erases everything keyed by one viewer: every table with a viewer_id column,
--- found in the catalog so that a table added later is erased too, in the lock
--- order of tally_ingest (keys, rate windows, rollup, rows; any other table
--- after them). Returns the rows of telemetry_event deleted.
+-- found in the catalog so that a table added later is erased too. Returns the
+-- rows of telemetry_event deleted.
+--
+-- Locks, so that nothing waits in a cycle and nothing is missed:
+--   the viewer (advisory, exclusive): a batch of tally_ingest holding this
+--     viewer finishes first, and none starts until the erasure commits;
+--   the erasure lock (advisory, exclusive): the purge's deletes and the hourly
+--     bookkeeping take it too, so they never lock the same rows in another order;
+--   then rows: keys, rate windows, counted rows, the rollup, any other table.
+-- A column that names a viewer under another name would escape this: it is an error.
 CREATE OR REPLACE FUNCTION tally_forget(p_viewer TEXT) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
     t REGCLASS;
+    stray TEXT;
     n BIGINT;
     erased BIGINT := 0;
 BEGIN
+    SELECT format('%s.%s', c.relname, a.attname) INTO stray
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND a.attname ILIKE '%viewer%' AND a.attname <> 'viewer_id'
+    LIMIT 1;
+    IF stray IS NOT NULL THEN
+        RAISE EXCEPTION 'column % holds viewer data under a name erasure does not know (call it viewer_id)', stray;
+    END IF;
+
+    PERFORM pg_advisory_xact_lock(1952541804, hashtext(p_viewer));
+    PERFORM pg_advisory_xact_lock(1952541805, 0);
     FOR t IN
         SELECT c.oid::regclass
         FROM pg_class c
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'viewer_id' AND NOT a.attisdropped
         WHERE c.relnamespace = current_schema()::regnamespace
           AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-        ORDER BY array_position(ARRAY['telemetry_idempotency', 'telemetry_rate_window', 'telemetry_daily', 'telemetry_event'], c.relname::text) NULLS LAST,
+        ORDER BY array_position(ARRAY['telemetry_idempotency', 'telemetry_rate_window', 'telemetry_event', 'telemetry_daily'], c.relname::text) NULLS LAST,
                  c.relname
     LOOP
         EXECUTE format('DELETE FROM %s WHERE viewer_id = $1', t) USING p_viewer;

@@ -9,8 +9,8 @@
 -- caller resolves repeats inside a batch: src/telemetry/batch-plan.ts).
 -- p_rate_limit <= 0: no budget.
 --
--- Lock order, the same in every path that locks a viewer's rows (this one and
--- tally_forget), so two transactions can never wait on each other in a cycle:
+-- Lock order, so two transactions can never wait on each other in a cycle:
+--   0. the batch's viewers (advisory, shared), by hash — tally_forget takes one exclusively
 --   1. idempotency keys, by (viewer, key)   2. rate windows, by viewer
 --   3. rollup rows, by (viewer, event)       (rows in telemetry_event are only inserted)
 CREATE OR REPLACE FUNCTION tally_ingest(
@@ -30,6 +30,12 @@ DECLARE
     wait INT := greatest(1, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int);
     today DATE := (now() AT TIME ZONE 'UTC')::date;
 BEGIN
+    -- 0. Each viewer of the batch, shared, in one order: erasure (tally_forget)
+    -- takes its viewer exclusively, so it never runs beside a batch of that
+    -- viewer's and never misses a row, key or window the batch is writing.
+    PERFORM pg_advisory_xact_lock_shared(1952541804, k)
+    FROM (SELECT DISTINCT hashtext(v) AS k FROM unnest(p_viewer) AS v ORDER BY 1) AS viewers;
+
     -- 1. Keys: claim the new ones, in (viewer, key) order. A key seen before
     -- answers from its first attempt (the insert waited for that one to commit).
     WITH ins AS (

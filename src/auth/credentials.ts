@@ -49,14 +49,24 @@ export function introspectedViewerId(value: unknown): string | null {
   return exactViewerId(value);
 }
 
+// RFC 6265 cookie-octets: no white space, quotes, commas, semicolons or backslashes.
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+
+/**
+ * A cookie's value exactly as sent — never percent-decoded, so it can be
+ * forwarded as it came (decoding would let `a%3B%20b%3D1` smuggle another
+ * cookie in) — or undefined when it is absent or not made of cookie-octets.
+ */
 export function readCookie(headers: IncomingHttpHeaders, name: string): string | undefined {
   const header = headers.cookie;
   if (!header || header.length > 16 * 1024) return undefined;
+  let value: string | undefined;
   try {
-    return parseCookie(header)[name];
+    value = parseCookie(header, { decode: (v) => v })[name];
   } catch {
     return undefined;
   }
+  return value !== undefined && COOKIE_VALUE.test(value) ? value : undefined;
 }
 
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {

@@ -93,7 +93,23 @@ function limiter(max: number, maxWaiting: number) {
   return async (task: () => Promise<Answer>): Promise<Answer> => {
     if (running < max) running += 1;
     else if (waiting.length >= maxWaiting) return UNAVAILABLE;
-    else await new Promise<void>((resolve) => waiting.push(resolve)); // resumes holding the finished task's slot
+    else {
+      // Resumes holding the finished task's slot; a lookup that waited longer than a call may take gives up.
+      let resume!: () => void;
+      const turn = new Promise<boolean>((resolve) => {
+        resume = () => resolve(true);
+        waiting.push(resume);
+        setTimeout(() => resolve(false), TIMEOUT_MS).unref();
+      });
+      if (!(await turn)) {
+        const at = waiting.indexOf(resume);
+        if (at >= 0) {
+          waiting.splice(at, 1);
+          return UNAVAILABLE;
+        }
+        // Handed a slot at the last moment: use it.
+      }
+    }
     try {
       return await task();
     } finally {

@@ -150,6 +150,10 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const { exactViewerId } = await import("../auth/credentials.js");
       const exact = exactViewerId(viewer);
       if (!exact) throw new UsageError("--viewer must be the session's viewer id exactly: 1..256 characters, no control characters");
+      if (config.idSecretIsDevDefault && config.databaseUrl) {
+        // The service that stored the rows hashed ids with its own secret: the development one would match nothing.
+        throw new Error("TELEMETRY_ID_SECRET is not set: viewer ids would be hashed with the development secret, not the service's; set it to the service's value");
+      }
       const dryRun = f["dry-run"] === true;
       const rows = await withTelemetry(config, (telemetry) => telemetry.forget(exact, { dryRun }));
       if (f.json) print({ dryRun, rows });

@@ -69,6 +69,8 @@ export interface WriteOrigin {
   origin: string | null | undefined;
   /** X-Forwarded-Host when a proxy in front set it, else Host. */
   host: string | null | undefined;
+  /** "https" when the request is known to have come over TLS (X-Forwarded-Proto, or the socket); then an http: Origin is foreign. */
+  scheme?: string | null | undefined;
 }
 
 /**
@@ -88,7 +90,8 @@ export function isCrossSiteWrite(req: WriteOrigin, allowedOrigins: readonly stri
   const host = req.host?.split(",")[0]?.trim().toLowerCase();
   try {
     const url = new URL(origin);
-    return !host || (url.protocol !== "http:" && url.protocol !== "https:") || url.host !== host;
+    const wrongScheme = req.scheme === "https" ? url.protocol !== "https:" : url.protocol !== "http:" && url.protocol !== "https:";
+    return !host || wrongScheme || url.host !== host;
   } catch {
     return true; // "null" (sandboxed frames, file: pages) and garbage
   }

@@ -16,9 +16,26 @@ export interface EndpointContext {
   deadlines: Deadlines;
   requestLog: RequestLog;
   logger: Logger;
+  /** Runs before every handler (the development server's loopback-name check). */
+  guard?: (req: IncomingMessage) => void;
 }
 
 export type Handler = (req: IncomingMessage & { query?: unknown }) => Reply | Promise<Reply>;
+
+/** What a request is waiting on, for the deadline's answer: its session's source, or (by default) the store. */
+const waitingOnSession = new WeakSet<IncomingMessage>();
+
+/** Marks (or unmarks) a request as waiting for its session to be resolved. */
+export function markWaitingOnSession(req: IncomingMessage, waiting: boolean): void {
+  if (waiting) waitingOnSession.add(req);
+  else waitingOnSession.delete(req);
+}
+
+/** The deadline's answer: the client was slow, the session source was, or the store was. */
+function expiredError(req: IncomingMessage, slowClient: boolean): TelemetryError {
+  if (slowClient) return new TelemetryError("request_timeout");
+  return new TelemetryError(waitingOnSession.has(req) ? "auth_unavailable" : "store_unavailable", 1);
+}
 
 /** A client's request id only in a shape that cannot carry a name (UUID, W3C trace id); else a new one. */
 export function requestIdOf(req: IncomingMessage): string {
@@ -36,7 +53,8 @@ function replyForError(err: unknown): { reply: Reply; bug?: unknown } {
   return { reply: errorReply("internal"), bug: err };
 }
 
-export function endpoint(ctx: EndpointContext, route: string, handler: Handler) {
+/** `deadlines`: a route whose work is allowed longer than REQUEST_TIMEOUT_MS (erasure) brings its own. */
+export function endpoint(ctx: EndpointContext, route: string, handler: Handler, deadlines: Deadlines = ctx.deadlines) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const id = requestIdOf(req);
@@ -53,12 +71,13 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler) 
       const { reply, bug } = replyForError(err);
       finish(reply, bug);
     };
-    ctx.deadlines.track({
+    deadlines.track({
       req,
       res,
-      expire: (slowClient) => fail(new TelemetryError(slowClient ? "request_timeout" : "store_unavailable", slowClient ? undefined : 1)),
+      expire: (slowClient) => fail(expiredError(req, slowClient)),
     });
     try {
+      ctx.guard?.(req);
       const out = handler(req);
       if (out instanceof Promise) out.then(finish, fail);
       else finish(out);

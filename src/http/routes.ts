@@ -6,8 +6,9 @@ import type { Express, Request } from "express";
 import type { ViewerResolver } from "../auth/session.js";
 import type { Config } from "../config.js";
 import { TelemetryError } from "../telemetry/errors.js";
-import type { TelemetryService } from "../telemetry/service.js";
+import { ERASURE_TIMEOUT_MS, type TelemetryService } from "../telemetry/service.js";
 import { readJsonBody } from "./body.js";
+import { createDeadlines } from "./deadlines.js";
 import { endpoint, type EndpointContext } from "./endpoint.js";
 import { assertSameSiteWrite, sessionViewer } from "./session.js";
 
@@ -48,14 +49,20 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   );
 
   // Erasure stays available with the kill switch off: a viewer's right to
-  // remove their data does not depend on collection being on.
+  // remove their data does not depend on collection being on. A heavy viewer
+  // takes long to erase: the route waits as long as the erasure may take.
   app.delete(
     "/me",
-    endpoint(ctx, "/me", async (req) => {
-      assertSameSiteWrite(req, origins);
-      const viewer = await sessionViewer(resolveViewer, req);
-      return { body: { ok: true, deleted: await telemetry.forget(viewer) } };
-    }),
+    endpoint(
+      ctx,
+      "/me",
+      async (req) => {
+        assertSameSiteWrite(req, origins);
+        const viewer = await sessionViewer(resolveViewer, req);
+        return { body: { ok: true, deleted: await telemetry.forget(viewer) } };
+      },
+      createDeadlines(Math.max(config.requestTimeoutMs, ERASURE_TIMEOUT_MS)),
+    ),
   );
 
   app.get("/healthz", endpoint(ctx, "/healthz", () => ({ body: { ok: true } })));

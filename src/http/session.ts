@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import { AuthUnavailableError, type ViewerResolver } from "../auth/session.js";
 import { isCrossSiteWrite } from "../contract/index.js";
 import { TelemetryError } from "../telemetry/errors.js";
+import { markWaitingOnSession } from "./endpoint.js";
 
 const header = (req: IncomingMessage, name: string) => {
   const v = req.headers[name];
@@ -13,27 +14,44 @@ const header = (req: IncomingMessage, name: string) => {
 
 /** POST and DELETE from another site's page are refused before anything is read. */
 export function assertSameSiteWrite(req: IncomingMessage, allowedOrigins: readonly string[]): void {
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
   const crossSite = isCrossSiteWrite(
     {
       method: req.method ?? "",
       secFetchSite: header(req, "sec-fetch-site"),
       origin: header(req, "origin"),
       host: header(req, "x-forwarded-host") ?? header(req, "host"),
+      scheme: tls ? "https" : header(req, "x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase(),
     },
     allowedOrigins,
   );
   if (crossSite) throw new TelemetryError("cross_site");
 }
 
+// Names that reach a loopback-bound server legitimately; anything else is a DNS-rebinding page.
+const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
+
+/**
+ * A development server bound to loopback answers only requests addressed to a
+ * loopback name: a page on another site whose DNS name was re-pointed at
+ * 127.0.0.1 (DNS rebinding) would otherwise pass as same-origin.
+ */
+export function assertLoopbackHost(req: IncomingMessage): void {
+  if (!LOOPBACK_HOST.test(header(req, "host") ?? "")) throw new TelemetryError("cross_site");
+}
+
 /** The session's viewer id, exactly as the session states it (not yet hashed: the use cases hash it). */
 export async function sessionViewer(resolve: ViewerResolver, req: IncomingMessage): Promise<string> {
   let viewer: string | null;
+  markWaitingOnSession(req, true);
   try {
     viewer = await resolve(req.headers);
   } catch (err) {
     // The session source is down: retry later, it is not a refusal.
     if (err instanceof AuthUnavailableError) throw new TelemetryError("auth_unavailable", 1);
     throw err;
+  } finally {
+    markWaitingOnSession(req, false);
   }
   if (!viewer) throw new TelemetryError("no_viewer");
   return viewer;

@@ -6,9 +6,25 @@ import { queryOne, statement } from "./sql.js";
 
 const FORGET = statement<[string], { n: number }>("tally_forget", "SELECT tally_forget($1)::int AS n");
 
-/** Erases everything keyed by `viewerId`; returns the rows of counts deleted. */
-export async function forgetViewer(store: Store, viewerId: string): Promise<number> {
-  return (await queryOne(store.pool, FORGET, viewerId)).n;
+/**
+ * Erases everything keyed by `viewerId`; returns the rows of counts deleted.
+ * Erasing a heavy viewer (millions of rows) outlasts the pool's statement
+ * timeout, so it runs in a transaction with `timeoutMs` of its own.
+ */
+export async function forgetViewer(store: Store, viewerId: string, timeoutMs: number): Promise<number> {
+  const client = await store.pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+    const { n } = await queryOne(client, FORGET, viewerId);
+    await client.query("COMMIT");
+    return n;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /** The rows of counts stored for `viewerId` (the rollup sums them exactly). */

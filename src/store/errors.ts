@@ -56,10 +56,11 @@ function chain(err: unknown): Record<string, unknown>[] {
 
 function kindOf(o: Record<string, unknown>, code: string | undefined, message: string): StoreFailureKind | undefined {
   if (code) {
-    const bySql = bySqlState(code);
-    if (bySql) return bySql;
+    // Node's and Prisma's own codes first: EPIPE or P1001 are five characters too, but not SQLSTATEs.
     if (NODE_UNAVAILABLE.has(code) || PRISMA_UNAVAILABLE.has(code)) return "unavailable";
     if (code === "P2034") return "transient";
+    const bySql = "severity" in o || o.kind === "postgres" ? bySqlState(code) : undefined;
+    if (bySql) return bySql;
   }
   if (typeof o.kind === "string" && ADAPTER_UNAVAILABLE.has(o.kind)) return "unavailable";
   if (o.kind === "TransactionWriteConflict") return "transient";
@@ -75,8 +76,8 @@ export function classifyStoreError(err: unknown): StoreFailure {
   for (const o of chain(err).reverse()) {
     const ownCode = typeof o.originalCode === "string" ? o.originalCode : typeof o.code === "string" && o.code !== "N/A" ? o.code : undefined;
     const ownMessage = typeof o.originalMessage === "string" ? o.originalMessage : typeof o.message === "string" ? o.message : "";
-    // Prisma's own first line ("Invalid `prisma.$queryRaw()` invocation:") says nothing about the failure.
-    const line = ownMessage.split("\n").find((l) => l.trim() && !/^Invalid `/.test(l.trim()));
+    // Prisma's own first line ("Invalid prisma.$queryRaw() invocation:", in backquotes) says nothing about the failure.
+    const line = ownMessage.split("\n").find((l) => l.trim() && !/^Invalid \x60/.test(l.trim()));
     kind ??= kindOf(o, ownCode, ownMessage);
     code ??= ownCode ?? (typeof o.kind === "string" && o.kind !== "postgres" ? o.kind : undefined);
     if (!message && line) message = line.trim();

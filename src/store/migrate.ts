@@ -21,6 +21,22 @@ import { CONNECT_TIMEOUT_MS, DatabaseUnreachableError } from "./database.js";
 
 /** Shared by every tally process; an arbitrary constant ("tally-mig"). */
 const MIGRATION_LOCK_KEY = 0x74616c6c796d6967n;
+const DEFAULT_LOCK_WAIT_MS = 60_000;
+const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
+const MIGRATION_STATEMENT_TIMEOUT_MS = 300_000;
+
+/** Waits for the migration lock at most `waitMs` (another replica may be migrating), then gives up. */
+async function acquireMigrationLock(client: pg.Client, waitMs: number): Promise<void> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MIGRATION_LOCK_KEY.toString()]);
+    if (rows[0]?.ok) return;
+    if (Date.now() >= until) {
+      throw new MigrationError(`another process has been migrating this database for ${Math.round(waitMs / 1000)} s; try again when it has finished`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 const PRISMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../prisma");
 const defaultMigrationsDir = path.join(PRISMA_DIR, "migrations");
@@ -53,6 +69,8 @@ export interface MigrateResult {
 }
 
 export interface MigrateOptions {
+  /** How long to wait for another process's migration before giving up (default 60 s). */
+  lockWaitMs?: number;
   migrationsDir?: string;
   /** null: leave functions alone (only for tests that rebuild an old schema). */
   functionsDir?: string | null;
@@ -223,7 +241,10 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
     throw new DatabaseUnreachableError(databaseUrl, err);
   }
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
+    await acquireMigrationLock(client, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+    // A migration that would queue behind live traffic for a table lock gives up
+    // (and is retried at the next start) instead of holding every query behind it.
+    await client.query(`SET lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}; SET statement_timeout = ${MIGRATION_STATEMENT_TIMEOUT_MS}`);
     try {
       const result: MigrateResult = { applied: [], alreadyApplied: [], functions: [], functionsDropped: [] };
       await applyMigrations(client, migrations, result);

@@ -74,6 +74,13 @@ export async function detachPartition(store: Store, p: Partition): Promise<void>
   await query(store.pool, ddl);
 }
 
+/**
+ * The erasure lock (advisory, per transaction): erasure (tally_forget), the
+ * purge's deletes and the bookkeeping delete take it, so they never lock the
+ * same rows in different orders. Ingest does not: it only adds rows.
+ */
+const ERASURE_LOCK = statement<[], never>("tally_erasure_lock", "SELECT pg_advisory_xact_lock(1952541805, 0)");
+
 const ROLLUP_OF_DAY = statement<[string], { n: number }>(
   "tally_rollup_of_day",
   "WITH gone AS (DELETE FROM telemetry_daily WHERE day = $1::date RETURNING count) SELECT coalesce(sum(count), 0)::int AS n FROM gone",
@@ -87,6 +94,7 @@ export async function dropDetachedPartition(store: Store, p: Partition): Promise
   const client = await store.pool.connect();
   try {
     await client.query("BEGIN");
+    await query(client, ERASURE_LOCK);
     const { n } = await queryOne(client, ROLLUP_OF_DAY, p.day);
     await query(client, partitionDdl(p.name, (q) => `DROP TABLE ${q}`));
     await client.query("COMMIT");
@@ -132,13 +140,16 @@ export async function ping(store: Store): Promise<void> {
   await queryOne(store.pool, PING);
 }
 
-/** Forgets idempotency keys past their window, spent rate windows and old job claims. */
+/** Forgets idempotency keys past their window, spent rate windows and old job claims (one transaction, under the erasure lock). */
 export async function deleteExpiredBookkeeping(store: Store, now: Date): Promise<void> {
   const prisma = await store.prisma();
   const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
-  await prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: hoursAgo(IDEMPOTENCY_WINDOW_HOURS) } } });
-  await prisma.rateWindow.deleteMany({ where: { windowStart: { lt: hoursAgo(RATE_WINDOW_KEEP_HOURS) } } });
-  await prisma.jobClaim.deleteMany({ where: { slot: { lt: hoursAgo(7 * 24) } } });
+  await prisma.$transaction([
+    prisma.$executeRaw`SELECT pg_advisory_xact_lock(1952541805, 0)`,
+    prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: hoursAgo(IDEMPOTENCY_WINDOW_HOURS) } } }),
+    prisma.rateWindow.deleteMany({ where: { windowStart: { lt: hoursAgo(RATE_WINDOW_KEEP_HOURS) } } }),
+    prisma.jobClaim.deleteMany({ where: { slot: { lt: hoursAgo(7 * 24) } } }),
+  ]);
 }
 
 export interface PurgeRunRecord {

@@ -28,6 +28,9 @@ import { buildSummary, type Summary } from "./summarize.js";
 import { createIngestParser, parseDays } from "./validation.js";
 
 
+/** How long erasing one viewer may take: a heavy viewer has millions of rows. */
+export const ERASURE_TIMEOUT_MS = 120_000;
+
 export interface TelemetryDeps {
   store: Store;
   config: Config;
@@ -79,7 +82,7 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
 
     async forget(viewer, opts = {}) {
       const viewerId = hashViewer(viewer);
-      return call(() => (opts.dryRun ? countViewerRows(store, viewerId) : forgetViewer(store, viewerId)));
+      return call(() => (opts.dryRun ? countViewerRows(store, viewerId) : forgetViewer(store, viewerId, ERASURE_TIMEOUT_MS)));
     },
 
     purge(opts) {
