@@ -16,9 +16,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { randomUUID } from "node:crypto";
 import { mintSessionToken } from "../dist/auth/token.js";
-import { createViewerHasher } from "../dist/auth/viewer-id.js";
 import { migrate } from "../dist/store/migrate.js";
+import { createViewerHasher } from "../dist/telemetry/identity.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(ROOT, "dist/cli/main.js");
@@ -27,6 +28,28 @@ const RESULTS = path.join(ROOT, "bench/results");
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const CONNECTIONS = 50;
+/** Real traffic: every ingest request from one of this many people, in turn. */
+const INGEST_VIEWERS = Number(process.env.BENCH_VIEWERS ?? 20_000);
+
+/**
+ * Ablations, to measure one design choice at a time (`-- --variant=NAME`, with
+ * `-- --only=ingest` to run just the ingest scenarios):
+ *   shipped      as released
+ *   log-all      one log line per request (LOG_REQUESTS=all) instead of the summary
+ *   small-cache  a verified-session cache smaller than the viewers (10 000 for 20 000)
+ *   fat-rows     telemetry_event with the bigserial id, its primary key and the created_at index back
+ */
+const VARIANTS = {
+  shipped: {},
+  "log-all": { LOG_REQUESTS: "all" },
+  "small-cache": { SESSION_CACHE_SIZE: "10000" },
+  "fat-rows": {},
+};
+const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const VARIANT = arg("variant") ?? "shipped";
+if (!(VARIANT in VARIANTS)) throw new Error(`unknown --variant=${VARIANT}; one of ${Object.keys(VARIANTS).join(", ")}`);
+const variantEnv = VARIANTS[VARIANT];
+const ONLY = arg("only");
 const ROWS = process.argv.includes("--10m") ? 10_000_000 : 1_000_000;
 const HEAVY_ROWS = 100_000; // ~24 000 of them in any 7-day window
 const PURGE_DAY_ROWS = 300_000;
@@ -65,9 +88,15 @@ function stopAll() {
 process.on("exit", stopAll);
 process.on("SIGINT", () => process.exit(130));
 
-/** Peak resident memory of a process so far (VmHWM), in MB. */
-function peakRssMb(pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+/** RSS once the process has settled after start (a second after it said it listens), in MB. */
+async function settledRss(pid) {
+  await sleep(1_000);
+  return rssMb(pid, "VmRSS");
+}
+
+/** Resident memory of a process (VmRSS now, or VmHWM: the peak so far), in MB. */
+function rssMb(pid, field = "VmHWM") {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Math.round(Number(m[1]) / 1024) : null;
 }
 
@@ -147,15 +176,15 @@ async function seed(url) {
 
 // ---- load ---------------------------------------------------------------------
 
-/** One autocannon run; `onResponse(latencyMs)` sees every answer. */
-function load({ url, path: p, method, body, tokens, duration, connections = CONNECTIONS, onResponse }) {
+/** One autocannon run; `onResponse(latencyMs)` sees every answer. `keys`: a fresh Idempotency-Key per request, as the emitter sends. */
+function load({ url, path: p, method, body, tokens, keys, duration, amount, connections = CONNECTIONS, onResponse }) {
   let i = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url,
         connections,
-        duration,
+        ...(amount ? { amount } : { duration }),
         requests: [
           {
             method,
@@ -164,7 +193,9 @@ function load({ url, path: p, method, body, tokens, duration, connections = CONN
             body,
             setupRequest: (req) => {
               i += 1;
-              return { ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[i % tokens.length]}` } };
+              const headers = { ...req.headers, authorization: `Bearer ${tokens[i % tokens.length]}` };
+              if (keys) headers["idempotency-key"] = randomUUID();
+              return { ...req, headers };
             },
           },
         ],
@@ -219,6 +250,14 @@ async function main() {
   log(`database: ${server.kind} (PostgreSQL ${db.version}), scratch database for this run`);
   try {
     await migrate(db.url);
+    if (VARIANT === "fat-rows") {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query(`ALTER TABLE telemetry_event ADD COLUMN id BIGSERIAL;
+                     ALTER TABLE telemetry_event ADD PRIMARY KEY (id, created_at);
+                     CREATE INDEX ON telemetry_event (created_at)`);
+      await c.end();
+    }
     log(`seeding ${ROWS.toLocaleString("en")} rows + a ${PURGE_DAY_ROWS.toLocaleString("en")}-row expired day…`);
     const seeded = await seed(db.url);
     log(`  ${seeded.rows.toLocaleString("en")} rows in ${seeded.seconds} s`);
@@ -230,20 +269,21 @@ async function main() {
         NODE_ENV: "production",
         PORT: "0",
         HOST: "127.0.0.1",
-        LOG_LEVEL: "info", // request logging on, as in production
+        LOG_LEVEL: "info", // request logging as shipped (LOG_REQUESTS default)
         DATABASE_URL: db.url,
         SESSION_SECRET,
         TELEMETRY_ID_SECRET: ID_SECRET,
-        TELEMETRY_RATE_LIMIT: "1000000", // the budget's code path runs; the bench's viewers never reach it
-        TELEMETRY_PURGE_CRON: "0 0 1 1 *",
+        TELEMETRY_PURGE_CRON: "0 0 1 1 *", // the default row budget (600/min) stays on
+        ...variantEnv,
       },
       tallyLog,
       /"port":(\d+)[^\n]*"tally listening/,
     );
     const bare = await startProcess([BARE], {}, path.join(os.tmpdir(), `bare-bench-${process.pid}.log`), /"port":(\d+)/);
 
+    const startRssMb = await settledRss(tally.pid);
     const ingestTokens = await Promise.all(
-      Array.from({ length: 1_000 }, (_, i) => mintSessionToken({ secret: SESSION_SECRET, viewer: `bench-ingest-${i}`, ttlSeconds: 3_600 })),
+      Array.from({ length: INGEST_VIEWERS }, (_, i) => mintSessionToken({ secret: SESSION_SECRET, viewer: `bench-ingest-${i}`, ttlSeconds: 3_600 })),
     );
     const normalTokens = await Promise.all(
       Array.from({ length: 200 }, (_, i) => mintSessionToken({ secret: SESSION_SECRET, viewer: `bench-normal-${i}`, ttlSeconds: 3_600 })),
@@ -254,20 +294,24 @@ async function main() {
       method: "POST",
       body: JSON.stringify({ event: "suggestion_shown", count }),
       tokens: ingestTokens,
+      keys: true,
       duration: DURATION,
       rows: count,
     });
 
-    log("warm-up…");
+    // A live service has seen its viewers before: one request from each of them
+    // first (sessions verified and cached, as in steady state), then the runs.
+    log(`warm-up: one request from each of the ${INGEST_VIEWERS} viewers…`);
     await load({ ...ingest(5), url: bare.url, duration: 2 });
-    await load({ ...ingest(5), url: tally.url, duration: 2 });
+    await load({ ...ingest(5), url: tally.url, duration: undefined, amount: INGEST_VIEWERS });
 
     const scenarios = [];
-    log("ingest (JWT auth, request logging on, 50 connections)");
+    log(`ingest (${INGEST_VIEWERS} viewers, an Idempotency-Key each, JWT auth, request logging as shipped, 50 connections)`);
     scenarios.push(await pairs("ingest count=1", bare, tally, ingest(1)));
     scenarios.push(await pairs("ingest count=5", bare, tally, ingest(5)));
-    const tallyPeakRssMb = peakRssMb(tally.pid);
-
+    const tallyPeakRssMb = rssMb(tally.pid, "VmHWM");
+    let purgeResult = null;
+    if (ONLY !== "ingest") {
     log("summary (GET /summary, 1 connection: latency; 50 connections: throughput)");
     for (const [who, tokens] of [["normal", normalTokens], ["heavy", heavyTokens]]) {
       for (const days of [7, 30]) {
@@ -300,7 +344,7 @@ async function main() {
     // Answers that completed while the purge ran (plus 100 ms for queued requests).
     const from = purge.endedAt - purge.durationMs;
     const window = samples.filter(([at]) => at >= from && at <= purge.endedAt + 100).map(([, ms]) => ms);
-    const purgeResult = {
+    purgeResult = {
       rowsDeleted: purge.rows,
       partitionsDropped: purge.partitionsDropped,
       purgeMs: purge.durationMs,
@@ -310,18 +354,22 @@ async function main() {
       ingestP99WholeRunWithPurge: withPurge.p99,
       non2xx: baseline.non2xx + withPurge.non2xx,
     };
+    }
 
     const report = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: db.version, database: server.kind },
       settings: { durationSeconds: DURATION, pairs: PAIRS, connections: CONNECTIONS, seededRows: seeded.rows },
+      tallyStartRssMb: startRssMb,
       tallyPeakRssMb,
+      variant: VARIANT,
       scenarios: scenarios.map(({ runs, ...s }) => ({ ...s, pairs: runs })),
       purge: purgeResult,
     };
     const file = path.join(RESULTS, `bench-${report.date.replace(/[:.]/g, "-")}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+    // latest.json (README's table) is the full run as shipped; ablations keep only their own file.
+    if (VARIANT === "shipped" && !ONLY) writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
 
     log("");
     log(table(report));
@@ -353,8 +401,8 @@ function table(report) {
   const p = report.purge;
   out.push(
     "",
-    `tally peak RSS under ingest load: ${report.tallyPeakRssMb} MB`,
-    `purge: ${p.rowsDeleted} rows (${p.partitionsDropped} day partition(s)) in ${p.purgeMs} ms; ingest p99 ${p.ingestP99DuringPurge} ms during it (${p.answersDuringPurge} answers) vs ${p.ingestP99WithoutPurge} ms without`,
+    `variant: ${report.variant}; tally RSS: ${report.tallyStartRssMb} MB after start, ${report.tallyPeakRssMb} MB peak under ingest load`,
+    p ? `purge: ${p.rowsDeleted} rows (${p.partitionsDropped} day partition(s)) in ${p.purgeMs} ms; ingest p99 ${p.ingestP99DuringPurge} ms during it (${p.answersDuringPurge} answers) vs ${p.ingestP99WithoutPurge} ms without` : "purge: not run (--only)",
     `machine: ${report.machine.cpus} × ${report.machine.cpu}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres} (${report.machine.database}); ${report.settings.seededRows.toLocaleString("en")} rows; ${report.settings.pairs} pairs × ${report.settings.durationSeconds} s`,
   );
   return out.join("\n");

@@ -48,16 +48,19 @@ BEGIN
         RETURNING k.viewer_id, k.key_hash)
     SELECT coalesce(array_agg(ins.viewer_id || ' ' || ins.key_hash), '{}') INTO claimed FROM ins;
 
-    FOR r IN
-        SELECT i, k.stored AS prior, k.body_hash = p_body[i] AS same_body
-        FROM generate_subscripts(p_viewer, 1) AS i
-        LEFT JOIN telemetry_idempotency k ON k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i]
-        WHERE p_key[i] IS NOT NULL AND NOT (p_viewer[i] || ' ' || p_key[i] = ANY (claimed))
-    LOOP
-        -- (A key erased meanwhile, with its rows, is answered as replayed: nothing to store twice.)
-        result[r.i] := CASE WHEN r.same_body IS FALSE THEN 'key_reused' ELSE 'replayed' END;
-        kept[r.i] := CASE WHEN r.same_body IS FALSE THEN 0 ELSE coalesce(r.prior, p_want[r.i]) END;
-    END LOOP;
+    -- (Only when some key was not new: usually every key is, and the statement is skipped.)
+    IF coalesce(array_length(claimed, 1), 0) < coalesce(array_length(array_remove(p_key, NULL), 1), 0) THEN
+        FOR r IN
+            SELECT i, k.stored AS prior, k.body_hash = p_body[i] AS same_body
+            FROM generate_subscripts(p_viewer, 1) AS i
+            LEFT JOIN telemetry_idempotency k ON k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i]
+            WHERE p_key[i] IS NOT NULL AND NOT (p_viewer[i] || ' ' || p_key[i] = ANY (claimed))
+        LOOP
+            -- (A key erased meanwhile, with its rows, is answered as replayed: nothing to store twice.)
+            result[r.i] := CASE WHEN r.same_body IS FALSE THEN 'key_reused' ELSE 'replayed' END;
+            kept[r.i] := CASE WHEN r.same_body IS FALSE THEN 0 ELSE coalesce(r.prior, p_want[r.i]) END;
+        END LOOP;
+    END IF;
 
     -- 2. The row budget. One statement locks every viewer's window row, in
     -- viewer order, and takes each viewer's whole share where it fits (the usual
@@ -79,40 +82,44 @@ BEGIN
         FROM taken t JOIN per_viewer pv ON pv.v = t.viewer_id
         WHERE pv.total <= p_rate_limit;
 
-        -- The other viewers (already locked above): each takes the longest
-        -- prefix of its requests, in order, that fits in what its window has left.
-        FOR r IN
-            SELECT s.i
-            FROM (SELECT i, p_viewer[i] AS v,
-                         sum(p_want[i]) OVER (PARTITION BY p_viewer[i] ORDER BY i) AS running
+        -- The other viewers (already locked above; usually none): each takes the
+        -- longest prefix of its requests, in order, that fits in what its window has left.
+        IF EXISTS (SELECT 1 FROM generate_subscripts(p_viewer, 1) AS i WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))) THEN
+            FOR r IN
+                SELECT s.i
+                FROM (SELECT i, p_viewer[i] AS v,
+                             sum(p_want[i]) OVER (PARTITION BY p_viewer[i] ORDER BY i) AS running
+                      FROM generate_subscripts(p_viewer, 1) AS i
+                      WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))) s
+                JOIN telemetry_rate_window w ON w.viewer_id = s.v AND w.window_start = win
+                WHERE w.rows + s.running > p_rate_limit
+            LOOP
+                result[r.i] := 'rate_limited';
+                kept[r.i] := 0;
+            END LOOP;
+            UPDATE telemetry_rate_window w SET rows = w.rows + s.n
+            FROM (SELECT p_viewer[i] AS v, sum(p_want[i])::int AS n
                   FROM generate_subscripts(p_viewer, 1) AS i
-                  WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))) s
-            JOIN telemetry_rate_window w ON w.viewer_id = s.v AND w.window_start = win
-            WHERE w.rows + s.running > p_rate_limit
-        LOOP
-            result[r.i] := 'rate_limited';
-            kept[r.i] := 0;
-        END LOOP;
-        UPDATE telemetry_rate_window w SET rows = w.rows + s.n
-        FROM (SELECT p_viewer[i] AS v, sum(p_want[i])::int AS n
-              FROM generate_subscripts(p_viewer, 1) AS i
-              WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))
-              GROUP BY 1) s
-        WHERE w.viewer_id = s.v AND w.window_start = win;
+                  WHERE result[i] = 'stored' AND NOT (p_viewer[i] = ANY (fits))
+                  GROUP BY 1) s
+            WHERE w.viewer_id = s.v AND w.window_start = win;
 
-        -- A refused request forgets its key, so the same request may be retried after the wait.
-        DELETE FROM telemetry_idempotency k
-        USING generate_subscripts(p_viewer, 1) AS i
-        WHERE result[i] = 'rate_limited' AND p_key[i] IS NOT NULL
-          AND k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i];
+            -- A refused request forgets its key, so the same request may be retried after the wait.
+            DELETE FROM telemetry_idempotency k
+            USING generate_subscripts(p_viewer, 1) AS i
+            WHERE result[i] = 'rate_limited' AND p_key[i] IS NOT NULL
+              AND k.viewer_id = p_viewer[i] AND k.key_hash = p_key[i];
+        END IF;
     END IF;
 
-    -- 3. One row per count, and the rollup, in this same transaction.
-    INSERT INTO telemetry_event (viewer_id, event)
-    SELECT p_viewer[t.r], t.e
-    FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c), generate_series(1, t.c)
-    WHERE result[t.r] = 'stored';
-
+    -- 3. One row per count, and the rollup, in this same transaction (one
+    -- statement: the rows are only inserted, so only the rollup's rows lock,
+    -- in (viewer, event) order).
+    WITH counted AS (
+        INSERT INTO telemetry_event (viewer_id, event)
+        SELECT p_viewer[t.r], t.e
+        FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c), generate_series(1, t.c)
+        WHERE result[t.r] = 'stored')
     INSERT INTO telemetry_daily AS d (viewer_id, event, day, count)
     SELECT p_viewer[t.r], t.e, today, sum(t.c)
     FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c)

@@ -1,6 +1,6 @@
 // Validation with zod: what a client sent in, clean values out, every failure
 // one of the contract's error codes. Nothing unvalidated gets past this file.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
 import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN } from "../contract/index.js";
@@ -91,8 +91,5 @@ export function parseIdempotencyKey(value: unknown): string | null {
  * `{"events":[{"event":"a","count":3.2}]}` are the same body.
  */
 export function bodyFingerprint(items: readonly EventCount[]): string {
-  return createHash("sha256")
-    .update(JSON.stringify(items.map((i) => [i.event, i.count])))
-    .digest("hex")
-    .slice(0, 32);
+  return hash("sha256", JSON.stringify(items.map((i) => [i.event, i.count]))).slice(0, 32);
 }
