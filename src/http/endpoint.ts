@@ -64,6 +64,7 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
         if (!res.writableEnded) res.destroy();
         return;
       }
+      watch.settled();
       writeReply(res, id, reply);
       ctx.requestLog.done({ id, method: req.method ?? "", route, status: reply.status ?? 200, ms: performance.now() - started, err: bug });
     };
@@ -71,7 +72,7 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
       const { reply, bug } = replyForError(err);
       finish(reply, bug);
     };
-    deadlines.track({
+    const watch = deadlines.track({
       req,
       res,
       expire: (slowClient) => fail(expiredError(req, slowClient)),

@@ -17,14 +17,21 @@ const JSON_TYPE = "application/json; charset=utf-8";
 
 export function writeReply(res: ServerResponse, requestId: string, reply: Reply): void {
   const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-  res.writeHead(reply.status ?? 200, {
-    "content-type": typeof reply.body === "string" ? (reply.type ?? "text/plain; charset=utf-8") : JSON_TYPE,
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "x-request-id": requestId,
-    ...reply.headers,
-  });
+  // A flat [name, value, …] list: Node writes it as it is, with no object to walk.
+  const headers = [
+    "content-type",
+    typeof reply.body === "string" ? (reply.type ?? "text/plain; charset=utf-8") : JSON_TYPE,
+    "content-length",
+    String(Buffer.byteLength(text)),
+    "cache-control",
+    "no-store",
+    "x-content-type-options",
+    "nosniff",
+    "x-request-id",
+    requestId,
+  ];
+  if (reply.headers) for (const name in reply.headers) headers.push(name, reply.headers[name]!);
+  res.writeHead(reply.status ?? 200, headers);
   res.end(text);
 }
 

@@ -42,16 +42,19 @@ export function assertLoopbackHost(req: IncomingMessage): void {
 
 /** The session's viewer id, exactly as the session states it (not yet hashed: the use cases hash it). */
 export async function sessionViewer(resolve: ViewerResolver, req: IncomingMessage): Promise<string> {
-  let viewer: string | null;
-  markWaitingOnSession(req, true);
-  try {
-    viewer = await resolve(req.headers);
-  } catch (err) {
-    // The session source is down: retry later, it is not a refusal.
-    if (err instanceof AuthUnavailableError) throw new TelemetryError("auth_unavailable", 1);
-    throw err;
-  } finally {
-    markWaitingOnSession(req, false);
+  let viewer = resolve(req.headers);
+  if (viewer instanceof Promise) {
+    // Only a session not known yet is waited for (a cached one is answered at once).
+    markWaitingOnSession(req, true);
+    try {
+      viewer = await viewer;
+    } catch (err) {
+      // The session source is down: retry later, it is not a refusal.
+      if (err instanceof AuthUnavailableError) throw new TelemetryError("auth_unavailable", 1);
+      throw err;
+    } finally {
+      markWaitingOnSession(req, false);
+    }
   }
   if (!viewer) throw new TelemetryError("no_viewer");
   return viewer;

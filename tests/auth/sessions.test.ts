@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { jest } from "@jest/globals";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import request from "supertest";
-import { createJwtResolver } from "../../src/auth/jwt.js";
+import { createJwtResolver, type VerifiedSession } from "../../src/auth/jwt.js";
+import { Lru } from "../../src/lib/lru.js";
 import { loadConfig } from "../../src/config.js";
 import { buildTestApp, newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor, type TestApp } from "../helpers/app.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
@@ -157,6 +158,79 @@ describe("verified-token cache", () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  type Kept = "nextTick" | "queueMicrotask" | "setImmediate" | "setTimeout" | "setInterval" | "hrtime" | "performance";
+  // Only the clock moves: timers and microtasks stay real.
+  const FAKE_CLOCK = { doNotFake: ["nextTick", "queueMicrotask", "setImmediate", "setTimeout", "setInterval", "hrtime", "performance"] as Kept[] };
+
+  test("a cached token is answered up to its exp plus the 5 s tolerance, to the millisecond, and not after", async () => {
+    const cache = new Lru<string, VerifiedSession>(10);
+    const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth, cache);
+    const viewer = newViewer();
+    const exp = now() + 60;
+    const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(viewer).setExpirationTime(exp).sign(new TextEncoder().encode(TEST_SESSION_SECRET));
+    const headers = { authorization: `Bearer ${token}` };
+    expect(await resolve(headers)).toBe(viewer);
+    expect(cache.get(token)).toEqual({ viewer, until: (exp + 5) * 1000 });
+    try {
+      jest.useFakeTimers({ now: (exp + 5) * 1000 - 1, ...FAKE_CLOCK });
+      expect(resolve(headers)).toBe(viewer); // from the cache, without a promise
+      jest.setSystemTime((exp + 5) * 1000);
+      expect(await resolve(headers)).toBeNull();
+      expect(cache.get(token)).toBeUndefined();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test("a cache entry lives at most 5 minutes, however long the token: then the token is verified again", async () => {
+    const cache = new Lru<string, VerifiedSession>(10);
+    const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth, cache);
+    const viewer = newViewer();
+    const headers = { authorization: `Bearer ${await tokenFor(viewer, { ttlSeconds: 3_600 })}` };
+    const token = headers.authorization.slice(7);
+    const start = Date.now();
+    try {
+      jest.useFakeTimers({ now: start, ...FAKE_CLOCK });
+      expect(await resolve(headers)).toBe(viewer);
+      expect(cache.get(token)!.until).toBe(start + 5 * 60_000);
+      jest.setSystemTime(start + 5 * 60_000);
+      const again = resolve(headers);
+      expect(again).toBeInstanceOf(Promise); // not answered from the cache: verified again
+      expect(await again).toBe(viewer);
+      expect(cache.get(token)!.until).toBe(start + 10 * 60_000);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test("the cache holds at most SESSION_CACHE_SIZE sessions, the most recently used", async () => {
+    const auth = loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET, SESSION_CACHE_SIZE: "50" }).auth;
+    const cache = new Lru<string, VerifiedSession>(auth.cacheSize);
+    const resolve = createJwtResolver(auth, cache);
+    const viewers = Array.from({ length: 200 }, () => newViewer());
+    const tokens = await Promise.all(viewers.map((v) => tokenFor(v)));
+    for (let i = 0; i < tokens.length; i++) {
+      expect(await resolve({ authorization: `Bearer ${tokens[i]}` })).toBe(viewers[i]);
+      // The first session, used again after every other one, is never the least recent.
+      expect(await resolve({ authorization: `Bearer ${tokens[0]}` })).toBe(viewers[0]);
+      expect(cache.size).toBeLessThanOrEqual(50);
+    }
+    expect(cache.size).toBe(50);
+    expect(cache.get(tokens[0]!)?.viewer).toBe(viewers[0]);
+    expect(cache.get(tokens[199]!)?.viewer).toBe(viewers[199]);
+    // The first one and the 49 most recent others: 151..199 stay, 150 and older went.
+    expect(cache.get(tokens[151]!)).toBeDefined();
+    expect(cache.get(tokens[150]!)).toBeUndefined();
+  });
+
+  test("a refused token is never cached", async () => {
+    const cache = new Lru<string, VerifiedSession>(10);
+    const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth, cache);
+    const forged = await tokenFor(newViewer(), { secret: "another-secret-another-secret-another-secret" });
+    expect(await resolve({ authorization: `Bearer ${forged}` })).toBeNull();
+    expect(cache.size).toBe(0);
   });
 });
 
