@@ -1,40 +1,42 @@
-// Group commit: concurrent ingest requests are coalesced into one call of
-// tally_ingest (one statement, one transaction, one WAL flush) instead of one
-// each. A batch is sent when it holds `maxRows` rows or `maxWaitMs` after its
-// first request, whichever comes first; batches do not wait for each other, so
-// Node and PostgreSQL work side by side. Every request is answered only after
-// its own batch commits; a failed batch rejects exactly its own requests. One
-// timer per batch, none per request.
-import type { IngestOutcome, IngestRequest } from "./batch-plan.js";
-import { rowsOf } from "./batch-plan.js";
+// Coalescing: concurrent requests are handed to the store together, in one
+// statement, instead of one each. Ingest uses it for group commit (one
+// transaction, one WAL flush for many requests), GET /summary for group reads
+// (one round trip, one plan). A batch is sent when it weighs `maxRows` (rows of
+// counts for ingest, requests for reads) or `maxWaitMs` after its first
+// request, whichever comes first (0: at the end of the event-loop turn, so
+// nothing waits for company that is not already there); batches do not wait
+// for each other, so Node and PostgreSQL work side by side. Every request is
+// answered only from its own batch's outcome; a failed batch rejects exactly
+// its own requests. One timer per batch, none per request.
 
 export interface BatcherOptions {
-  /** Longest a request waits for others to join its batch. 0: only those of the same tick. */
+  /** Longest a request waits for others to join its batch. 0: only those of the same event-loop turn. */
   maxWaitMs: number;
-  /** A batch is sent as soon as it holds this many rows. */
+  /** A batch is sent as soon as its requests weigh this much. */
   maxRows: number;
 }
 
-/** Stores one batch; one outcome per request, in order. */
-export type CommitBatch = (requests: IngestRequest[]) => Promise<IngestOutcome[]>;
+/** Runs one batch; one outcome per request, in order. */
+export type RunBatch<Req, Out> = (requests: Req[]) => Promise<Out[]>;
 
-export interface Batcher {
-  submit(request: IngestRequest): Promise<IngestOutcome>;
+export interface Batcher<Req, Out> {
+  submit(request: Req): Promise<Out>;
   /** Sends what is waiting now and resolves once every batch under way has settled. */
   drain(): Promise<void>;
   /** Batches sent so far. */
   readonly batches: number;
 }
 
-interface Pending {
-  request: IngestRequest;
-  resolve(outcome: IngestOutcome): void;
+interface Pending<Req, Out> {
+  request: Req;
+  resolve(outcome: Out): void;
   reject(err: unknown): void;
 }
 
-export function createBatcher(commit: CommitBatch, opts: BatcherOptions): Batcher {
-  let pending: Pending[] = [];
-  let rows = 0;
+/** `weigh`: a request's share of maxRows (1 each by default). */
+export function createBatcher<Req, Out>(run: RunBatch<Req, Out>, opts: BatcherOptions, weigh: (request: Req) => number = () => 1): Batcher<Req, Out> {
+  let pending: Pending<Req, Out>[] = [];
+  let weight = 0;
   let timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   let batches = 0;
   const underWay = new Set<Promise<unknown>>();
@@ -47,10 +49,10 @@ export function createBatcher(commit: CommitBatch, opts: BatcherOptions): Batche
     }
     const batch = pending;
     pending = [];
-    rows = 0;
+    weight = 0;
     if (batch.length === 0) return;
     batches += 1;
-    const done = commit(batch.map((p) => p.request)).then(
+    const done = run(batch.map((p) => p.request)).then(
       (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
       (err: unknown) => batch.forEach((p) => p.reject(err)),
     );
@@ -63,10 +65,10 @@ export function createBatcher(commit: CommitBatch, opts: BatcherOptions): Batche
       return batches;
     },
     submit(request) {
-      return new Promise<IngestOutcome>((resolve, reject) => {
+      return new Promise<Out>((resolve, reject) => {
         pending.push({ request, resolve, reject });
-        rows += rowsOf(request.items);
-        if (rows >= opts.maxRows) return flush();
+        weight += weigh(request);
+        if (weight >= opts.maxRows) return flush();
         if (timer === undefined) timer = opts.maxWaitMs > 0 ? setTimeout(flush, opts.maxWaitMs) : setImmediate(flush);
       });
     },

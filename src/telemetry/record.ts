@@ -1,18 +1,25 @@
 // POST /ingest's use case, in two parts: recordOne validates one request and
-// hands it to the group-commit batcher; commitBatch is what the batcher calls
-// for a batch (the in-memory plan, then one call of tally_ingest, retried once
+// hands it to the group-commit batcher; createIngestCommit is what the batcher
+// runs for a batch (the in-memory plan, then one call of tally_ingest, retried once
 // after a deadlock or serialization failure).
 import type { Logger } from "pino";
 import type { Store } from "../store/connection.js";
 import { classifyStoreError } from "../store/errors.js";
 import { ingestBatch } from "../store/ingest.js";
 import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./batch-plan.js";
-import type { Batcher, CommitBatch } from "./batcher.js";
+import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
 import type { Hasher } from "./identity.js";
 import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
 
-export function createIngestCommit(store: Store, logger: Logger, rateLimit: number): CommitBatch {
+export type IngestBatcher = Batcher<IngestRequest, IngestOutcome>;
+
+/** Group commit: batches weighed in rows of counts (INGEST_BATCH_MAX_ROWS). */
+export function createIngestBatcher(store: Store, logger: Logger, rateLimit: number, opts: BatcherOptions): IngestBatcher {
+  return createBatcher(createIngestCommit(store, logger, rateLimit), opts, (request) => rowsOf(request.items));
+}
+
+function createIngestCommit(store: Store, logger: Logger, rateLimit: number) {
   return async (requests: IngestRequest[]): Promise<IngestOutcome[]> => {
     const plan = planBatch(requests);
     const attempt = () => ingestBatch(store, plan.batch, rateLimit);
@@ -30,7 +37,7 @@ export interface Recorded {
 }
 
 export interface RecordDeps {
-  batcher: Batcher;
+  batcher: IngestBatcher;
   parseIngest: (body: unknown) => EventCount[];
   hashViewer: Hasher;
   hashKey: Hasher;

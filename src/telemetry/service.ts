@@ -8,8 +8,9 @@
 //   maintain   partitions ahead, spent bookkeeping (hourly)
 //   explain    the privacy manifest (GET /explain, tally explain)
 //
-// The service owns the group-commit batcher: it starts with the service and
-// close() drains it (every request taken is committed or answered).
+// The service owns the group-commit batcher and the group reads of summaries:
+// they start with the service and close() drains them (every request taken is
+// committed or answered).
 import type { Logger } from "pino";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Config } from "../config.js";
@@ -17,16 +18,19 @@ import type { Store } from "../store/connection.js";
 import { countViewerRows, forgetViewer } from "../store/erasure.js";
 import { claimJobSlot } from "../store/job-claims.js";
 import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround, ping } from "../store/retention.js";
-import { readSummary } from "../store/summary.js";
+import { readSummaries, type SummaryRead, type SummaryRows } from "../store/summary.js";
 import { createBatcher } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
 import { buildManifest, type Manifest } from "./explain.js";
 import { createKeyHasher, createViewerHasher } from "./identity.js";
 import { runPurge, type PurgeOptions, type PurgeResult } from "./purge.js";
-import { createIngestCommit, recordOne, type Recorded } from "./record.js";
+import { createIngestBatcher, recordOne, type Recorded } from "./record.js";
 import { buildSummary, type Summary } from "./summarize.js";
 import { createIngestParser, parseDays } from "./validation.js";
 
+
+/** Summaries read together: those of one event-loop turn, at most 50 (no waiting for company). */
+const SUMMARY_BATCHING = { maxWaitMs: 0, maxRows: 50 };
 
 /** How long erasing one viewer may take: a heavy viewer has millions of rows. */
 export const ERASURE_TIMEOUT_MS = 120_000;
@@ -63,7 +67,9 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
   const hashViewer = createViewerHasher(config.idSecret, config.auth.cacheSize);
   const rateLimit = config.telemetry.rateLimit;
   const call = <T>(work: () => Promise<T>) => storeCall(logger, work);
-  const batcher = createBatcher(createIngestCommit(store, logger, rateLimit), config.ingestBatching);
+  const batcher = createIngestBatcher(store, logger, rateLimit, config.ingestBatching);
+  // Group reads: the summaries asked for in the same event-loop turn are read in one call.
+  const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => readSummaries(store, reads), SUMMARY_BATCHING);
   const recording = { batcher, parseIngest: createIngestParser(catalog), hashViewer, hashKey: createKeyHasher(config.idSecret), rateLimit };
 
   return {
@@ -76,8 +82,9 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
 
     async summarize(viewer, query) {
       const days = parseDays(query.days);
-      const read = await call(() => readSummary(store, hashViewer(viewer), days));
-      return buildSummary(catalog, days, read, query.series === "day");
+      const withSeries = query.series === "day";
+      const read = await call(() => summaries.submit({ viewerId: hashViewer(viewer), days, perDay: withSeries }));
+      return buildSummary(catalog, days, read, withSeries);
     },
 
     async forget(viewer, opts = {}) {
@@ -99,6 +106,8 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
     explain: () => buildManifest(config, catalog, store),
     ready: () => call(() => ping(store)),
     claimTick: (job, slot) => claimJobSlot(store, job, slot),
-    close: () => batcher.drain(),
+    close: async () => {
+      await Promise.all([batcher.drain(), summaries.drain()]);
+    },
   };
 }

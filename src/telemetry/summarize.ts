@@ -23,23 +23,30 @@ function windowDays(since: Date, now: Date): string[] {
   return out;
 }
 
-/** Builds the answer from the rows of the window; totals are the sums of the series, so the two always agree. */
+/**
+ * Builds the answer from the rows of the window (per event, or per day and
+ * event with the series); with the series, totals are the sums of the series,
+ * so the two always agree.
+ */
 export function buildSummary(catalog: Catalog, days: number, read: SummaryRows, withSeries: boolean): Summary {
+  const counts: Record<string, number> = {};
+  for (const name of catalog.names) counts[name] = 0;
+  if (!withSeries) {
+    // An event no longer in the catalog is not shown.
+    for (const r of read.rows) if (Object.hasOwn(counts, r.event)) counts[r.event]! += r.n;
+    return { days, counts };
+  }
   const calendar = windowDays(read.since, read.now);
   const index = new Map(calendar.map((d, i) => [d, i]));
   const series: Record<string, number[]> = {};
-  const counts: Record<string, number> = {};
-  for (const name of catalog.names) {
-    series[name] = new Array<number>(calendar.length).fill(0);
-    counts[name] = 0;
-  }
+  for (const name of catalog.names) series[name] = new Array<number>(calendar.length).fill(0);
   for (const r of read.rows) {
-    const at = index.get(r.day);
+    const at = r.day === undefined ? undefined : index.get(r.day);
     const perDay = series[r.event];
     // An event no longer in the catalog, or a day outside the window, is not shown.
     if (at === undefined || perDay === undefined) continue;
     perDay[at]! += r.n;
     counts[r.event]! += r.n;
   }
-  return withSeries ? { days, counts, series: { days: calendar, counts: series } } : { days, counts };
+  return { days, counts, series: { days: calendar, counts: series } };
 }

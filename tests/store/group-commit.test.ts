@@ -5,8 +5,7 @@ import request from "supertest";
 import { createLogger } from "../../src/logger.js";
 import type { Store } from "../../src/store/connection.js";
 import type { IngestOutcome, IngestRequest } from "../../src/telemetry/batch-plan.js";
-import { createBatcher } from "../../src/telemetry/batcher.js";
-import { createIngestCommit } from "../../src/telemetry/record.js";
+import { createIngestBatcher as createBatcherOfRecord } from "../../src/telemetry/record.js";
 import { bearer, buildTestApp, newViewer } from "../helpers/app.js";
 import { countRows, createTestDatabase, storeFor, type TestDatabase } from "../helpers/database.js";
 
@@ -31,7 +30,7 @@ const one = (viewerId: string, count = 1, key: string | null = null): IngestRequ
 
 /** A batcher over the real store, with the commit the service uses. */
 const createIngestBatcher = (s: Store, opts: { rateLimit: number; maxWaitMs: number; maxRows: number }) =>
-  createBatcher(createIngestCommit(s, createLogger("silent"), opts.rateLimit), opts);
+  createBatcherOfRecord(s, createLogger("silent"), opts.rateLimit, opts);
 
 async function rollupTotal(where = ""): Promise<number> {
   const { rows } = await db.sql.query(`SELECT coalesce(sum(count), 0)::int AS n FROM telemetry_daily ${where}`);

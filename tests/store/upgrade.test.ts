@@ -57,7 +57,7 @@ test("today's runner upgrades it: nothing counted is lost, and the new code serv
   expect(result.alreadyApplied).toEqual(all.slice(0, 3));
   expect(result.applied).toEqual(all.slice(3));
   expect(result.functions).toEqual(readFunctions().map((f) => f.name));
-  expect(result.functionsDropped.sort()).toEqual(["tally_drop_partition", "tally_expired_partitions"]);
+  expect(result.functionsDropped.sort()).toEqual(["tally_drop_partition", "tally_expired_partitions", "tally_summary_daily"]);
   expect(await snapshot()).toEqual(before);
 
   // The release's records now carry today's checksums; one definition of each function remains.
