@@ -28,19 +28,23 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(1952541804, hashtext(p_viewer));
     PERFORM pg_advisory_xact_lock(1952541805, 0);
+    -- Partitions are reached through their parent, except a day partition the
+    -- purge is detaching (detach pending: no longer scanned through the parent)
+    -- or has detached and not yet dropped (a plain table by then).
     FOR t IN
         SELECT c.oid::regclass
         FROM pg_class c
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'viewer_id' AND NOT a.attisdropped
         WHERE c.relnamespace = current_schema()::regnamespace
-          AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+          AND c.relkind IN ('r', 'p')
+          AND (NOT c.relispartition OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid AND i.inhdetachpending))
         ORDER BY array_position(ARRAY['telemetry_idempotency', 'telemetry_rate_window', 'telemetry_event', 'telemetry_daily'], c.relname::text) NULLS LAST,
                  c.relname
     LOOP
         EXECUTE format('DELETE FROM %s WHERE viewer_id = $1', t) USING p_viewer;
         GET DIAGNOSTICS n = ROW_COUNT;
-        IF t = 'telemetry_event'::regclass THEN
-            erased := n;
+        IF t = 'telemetry_event'::regclass OR t::text ~ '^telemetry_event_p[0-9]{8}$' THEN
+            erased := erased + n;
         END IF;
     END LOOP;
     RETURN erased;

@@ -26,24 +26,30 @@ export interface Partition {
   name: string;
   /** UTC day, YYYY-MM-DD. */
   day: string;
-  /** A DETACH ... CONCURRENTLY was interrupted: the partition must be finalized. */
-  detachPending: boolean;
+  /**
+   * attached: a partition of telemetry_event; pending: a DETACH … CONCURRENTLY
+   * was interrupted and must be finalized; detached: a plain table left by a
+   * purge stopped between its detach and its drop (still to be dropped).
+   */
+  state: "attached" | "pending" | "detached";
 }
 
-const PARTITIONS = statement<[], { name: string; detach_pending: boolean }>(
+const PARTITIONS = statement<[], { name: string; attached: boolean; pending: boolean }>(
   "tally_partitions",
-  `SELECT c.relname AS name, i.inhdetachpending AS detach_pending
-   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-   WHERE i.inhparent = 'telemetry_event'::regclass
+  `SELECT c.relname AS name, i.inhrelid IS NOT NULL AS attached, coalesce(i.inhdetachpending, false) AS pending
+   FROM pg_class c
+   LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'telemetry_event'::regclass
+   WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+     AND c.relname LIKE 'telemetry\\_event\\_p%' AND (i.inhrelid IS NOT NULL OR NOT c.relispartition)
    ORDER BY c.relname`,
 );
 
-/** The day partitions of telemetry_event, oldest first. */
+/** The day tables of telemetry_event (attached or not), oldest first. */
 export async function listPartitions(store: Store): Promise<Partition[]> {
   const rows = await query(store.pool, PARTITIONS);
   return rows.flatMap((r) => {
     const day = partitionDay(r.name);
-    return day ? [{ name: r.name, day, detachPending: r.detach_pending }] : [];
+    return day ? [{ name: r.name, day, state: !r.attached ? ("detached" as const) : r.pending ? ("pending" as const) : ("attached" as const) }] : [];
   });
 }
 
@@ -67,10 +73,11 @@ function partitionDdl(name: string, build: (quoted: string) => string): Statemen
  * Detaches an expired day partition without blocking ingest: CONCURRENTLY takes
  * no lock that inserts into telemetry_event wait for (DROP of an attached
  * partition would). Cannot run inside a transaction. A detach interrupted
- * earlier is finalized instead.
+ * earlier is finalized instead; a table already detached needs nothing.
  */
 export async function detachPartition(store: Store, p: Partition): Promise<void> {
-  const ddl = partitionDdl(p.name, (q) => `ALTER TABLE telemetry_event DETACH PARTITION ${q} ${p.detachPending ? "FINALIZE" : "CONCURRENTLY"}`);
+  if (p.state === "detached") return;
+  const ddl = partitionDdl(p.name, (q) => `ALTER TABLE telemetry_event DETACH PARTITION ${q} ${p.state === "pending" ? "FINALIZE" : "CONCURRENTLY"}`);
   await query(store.pool, ddl);
 }
 

@@ -3,7 +3,7 @@ import request from "supertest";
 import { runPurge } from "../../src/telemetry/purge.js";
 import { LOCK_KEYS } from "../../src/store/advisory-lock.js";
 import type { Store } from "../../src/store/connection.js";
-import { buildTestApp, newViewer, type TestApp } from "../helpers/app.js";
+import { buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
 import { countRows, createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 const HOUR = 3600_000;
@@ -116,18 +116,158 @@ test("only one process purges at a time: a held lock means this run skips", asyn
   expect(result.rows).toBe(9);
 });
 
-test("two purges started together: one works, the other skips, rows deleted once", async () => {
+test("two purges started together (two replicas): one works, the other skips; rows deleted and partitions dropped once", async () => {
   await seedAroundRetention(newViewer());
+  const lastExpired = dayOf((await dbNow()) - 31 * DAY);
+  const expiredDays = (await partitionStates()).filter((p) => p.day <= lastExpired).length;
+  expect(expiredDays).toBeGreaterThanOrEqual(2);
   const other = storeFor(db);
   try {
     const results = await Promise.all([
       runPurge(store, { retentionDays: 30, trigger: "cron" }),
       runPurge(other, { retentionDays: 30, trigger: "cron" }),
     ]);
-    const total = results.reduce((n, r) => n + r.rows, 0);
-    expect(total).toBe(9);
+    expect(results.reduce((n, r) => n + r.rows, 0)).toBe(9);
+    expect(results.reduce((n, r) => n + r.partitionsDropped, 0)).toBe(expiredDays);
+    expect(results.filter((r) => r.skipped)).toHaveLength(1);
+    // And a run after both finds nothing left to do (nothing is dropped twice, no error).
+    const again = await runPurge(other, { retentionDays: 30, trigger: "cron" });
+    expect(again).toMatchObject({ skipped: false, rows: 0, partitionsDropped: 0 });
   } finally {
     await other.close();
+  }
+});
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const partitionName = (day: string) => `telemetry_event_p${day.replaceAll("-", "")}`;
+
+/** Every day table of telemetry_event: attached, detach pending, or detached (a plain table). */
+async function partitionStates(): Promise<{ name: string; day: string; state: "attached" | "pending" | "detached" }[]> {
+  const { rows } = await db.sql.query<{ name: string; pending: boolean | null; attached: boolean }>(
+    `SELECT c.relname AS name, i.inhdetachpending AS pending, i.inhrelid IS NOT NULL AS attached
+     FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+     WHERE c.relname ~ '^telemetry_event_p[0-9]{8}$' AND c.relkind = 'r' ORDER BY 1`,
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    day: `${r.name.slice(17, 21)}-${r.name.slice(21, 23)}-${r.name.slice(23, 25)}`,
+    state: !r.attached ? "detached" : r.pending ? "pending" : "attached",
+  }));
+}
+
+/**
+ * A reader holds the parent open, so DETACH … CONCURRENTLY commits its first
+ * phase and then waits; cancelling it then leaves the partition 'detach
+ * pending', as a purge stopped at that moment would.
+ */
+async function leaveDetachPending(name: string): Promise<void> {
+  const reader = new pg.Client({ connectionString: db.url });
+  const detacher = new pg.Client({ connectionString: db.url });
+  await Promise.all([reader.connect(), detacher.connect()]);
+  try {
+    await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    await reader.query("SELECT count(*) FROM telemetry_event");
+    const pid = (await detacher.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    const detach = detacher.query(`ALTER TABLE telemetry_event DETACH PARTITION "${name}" CONCURRENTLY`).catch((e: Error) => e);
+    for (let i = 0; i < 100 && (await partitionStates()).find((p) => p.name === name)?.state !== "pending"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await db.sql.query("SELECT pg_cancel_backend($1)", [pid]);
+    expect(await detach).toBeInstanceOf(Error);
+    await reader.query("COMMIT");
+  } finally {
+    await Promise.all([reader.end(), detacher.end()]);
+  }
+}
+
+async function rollupOfDay(day: string): Promise<number> {
+  const { rows } = await db.sql.query<{ n: string }>("SELECT coalesce(sum(count), 0) AS n FROM telemetry_daily WHERE day = $1::date", [day]);
+  return Number(rows[0]!.n);
+}
+
+test("rows ingested while the purge detaches and drops expired partitions are all kept", async () => {
+  const now = await dbNow();
+  for (let d = 0; d < 4; d++) await seedRows(db, newViewer(), "suggestion_shown", new Date(now - (40 + d) * DAY), 3_000);
+  const t = buildTestApp(db.url);
+  try {
+    const viewers = Array.from({ length: 20 }, () => newViewer());
+    let acked = 0;
+    let stop = false;
+    const statuses: number[] = [];
+    const writers = viewers.map(async (viewer) => {
+      while (!stop) {
+        const res = await postIngest(t, viewer, { event: "suggestion_accepted", count: 2 });
+        statuses.push(res.status);
+        if (res.status === 200) acked += res.body.stored as number;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const result = await runPurge(store, { retentionDays: 30, trigger: "cron" });
+    await new Promise((r) => setTimeout(r, 200));
+    stop = true;
+    await Promise.all(writers);
+    expect(result.partitionsDropped).toBeGreaterThanOrEqual(4);
+    expect(result.rows).toBe(12_000);
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(await countRows(db, { event: "suggestion_accepted" })).toBe(acked);
+    expect((await partitionStates()).filter((p) => p.day < dayOf(now - 31 * DAY))).toEqual([]);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a detach interrupted half-way (the partition left 'detach pending') is finished and dropped by the next purge", async () => {
+  const viewer = newViewer();
+  const now = await dbNow();
+  const old = new Date(now - 40 * DAY);
+  await seedRows(db, viewer, "suggestion_shown", old, 5);
+  const name = partitionName(dayOf(old.getTime()));
+  await leaveDetachPending(name);
+  expect((await partitionStates()).find((p) => p.name === name)?.state).toBe("pending");
+
+  const result = await runPurge(store, { retentionDays: 30, trigger: "cron" });
+  expect(result.rows).toBe(5);
+  expect((await partitionStates()).find((p) => p.name === name)).toBeUndefined();
+  expect(await rollupOfDay(dayOf(old.getTime()))).toBe(0);
+});
+
+test("a partition detached but not dropped (the purge stopped in between) is dropped by the next purge, with its rollup", async () => {
+  const viewer = newViewer();
+  const now = await dbNow();
+  const old = new Date(now - 40 * DAY);
+  await seedRows(db, viewer, "suggestion_shown", old, 6);
+  const name = partitionName(dayOf(old.getTime()));
+  await db.sql.query(`ALTER TABLE telemetry_event DETACH PARTITION "${name}"`);
+  expect((await partitionStates()).find((p) => p.name === name)?.state).toBe("detached");
+  expect(await rollupOfDay(dayOf(old.getTime()))).toBe(6);
+
+  const result = await runPurge(store, { retentionDays: 30, trigger: "cron" });
+  expect(result.rows).toBe(6);
+  expect(result.partitionsDropped).toBe(1);
+  expect((await partitionStates()).find((p) => p.name === name)).toBeUndefined();
+  expect(await rollupOfDay(dayOf(old.getTime()))).toBe(0);
+});
+
+test("erasure reaches a viewer's rows in a partition whose detach is pending or done", async () => {
+  const t = buildTestApp(db.url);
+  try {
+    const viewer = newViewer();
+    const stored = t.hash(viewer);
+    const now = await dbNow();
+    const [a, b] = [new Date(now - 40 * DAY), new Date(now - 41 * DAY)];
+    await seedRows(db, stored, "suggestion_shown", a, 2);
+    await seedRows(db, stored, "suggestion_shown", b, 3);
+    await db.sql.query(`ALTER TABLE telemetry_event DETACH PARTITION "${partitionName(dayOf(a.getTime()))}"`);
+    await leaveDetachPending(partitionName(dayOf(b.getTime())));
+    expect((await partitionStates()).filter((p) => p.day <= dayOf(a.getTime())).map((p) => p.state)).toEqual(["pending", "detached"]);
+    await t.telemetry.forget(viewer);
+    for (const day of [a, b]) {
+      const { rows } = await db.sql.query<{ n: string }>(`SELECT count(*) AS n FROM "${partitionName(dayOf(day.getTime()))}" WHERE viewer_id = $1`, [stored]);
+      expect(Number(rows[0]!.n)).toBe(0);
+    }
+  } finally {
+    await t.close();
   }
 });
 
