@@ -1,5 +1,6 @@
 // npm run bench:profile: where tally's CPU goes under the bench's ingest load.
-// Starts `tally serve` with --cpu-prof on a scratch database, sends 20 000
+// Starts `tally serve` on a scratch database, warms it up with one request per
+// viewer, then profiles (bench/cpu-profile-hook.mjs) while it sends 20 000
 // viewers' ingest requests (count=5, an Idempotency-Key each) for BENCH_DURATION
 // seconds from autocannon, stops it, and prints the profile's self time grouped
 // into buckets (Express, jose, pino, pg, Prisma, tally's own code, Node's HTTP,
@@ -10,10 +11,10 @@
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import pg from "pg";
 import { mintSessionToken } from "../dist/auth/token.js";
 import { migrate } from "../dist/store/migrate.js";
@@ -21,6 +22,8 @@ import { migrate } from "../dist/store/migrate.js";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const CLI = arg("cli") ?? path.join(ROOT, "dist/cli/main.js");
+/** Node's flags in `npm start` (the V8 heap ceiling), as in bench/run.mjs. */
+const START_FLAGS = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start.match(/^node((?: --\S+)*) /)[1].trim().split(/\s+/).filter(Boolean);
 /** --bare: profile the bare Express baseline instead (same load), for per-request CPU to compare. */
 const BARE = process.argv.includes("--bare");
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -78,6 +81,18 @@ function topFunctions(profile, n) {
   return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, us]) => ({ fn, percent: Math.round((us / total) * 1000) / 10 }));
 }
 
+/** --summary: profile GET /summary (7 days) instead of ingest. */
+const SUMMARY = process.argv.includes("--summary");
+/** --cpu-only: no profiler (it costs CPU itself), only CPU per request and RSS. */
+const CPU_ONLY = process.argv.includes("--cpu-only");
+
+/** utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat; of its main thread with `thread`). */
+const CLOCK_TICKS = 100;
+function cpuTicks(pid, thread = false) {
+  const fields = readFileSync(thread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 async function main() {
   const name = `tally_profile_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: SERVER });
@@ -90,9 +105,11 @@ async function main() {
   const profDir = mkdtempSync(path.join(os.tmpdir(), "tally-prof-"));
   try {
     await migrate(dbUrl);
-    const target = BARE ? [path.join(ROOT, "bench/bare-express.mjs")] : [CLI, "serve"];
-    const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${profDir}`, ...target], {
-      env: { PATH: process.env.PATH, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbUrl, SESSION_SECRET, TELEMETRY_ID_SECRET: ID_SECRET, LOG_LEVEL: "info", TELEMETRY_PURGE_CRON: "0 0 1 1 *" },
+    const target = BARE ? [path.join(ROOT, "bench/bare-express.mjs")] : [...START_FLAGS, CLI, "serve"];
+    const profileFile = path.join(profDir, "steady.cpuprofile");
+    const hook = CPU_ONLY ? [] : [`--import=${pathToFileURL(path.join(ROOT, "bench/cpu-profile-hook.mjs"))}`];
+    const child = spawn(process.execPath, [...hook, ...target], {
+      env: { TALLY_PROFILE_OUT: profileFile, PATH: process.env.PATH, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbUrl, SESSION_SECRET, TELEMETRY_ID_SECRET: ID_SECRET, LOG_LEVEL: "info", TELEMETRY_PURGE_CRON: "0 0 1 1 *" },
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -113,7 +130,7 @@ async function main() {
       if (m) rss.push(Math.round(Number(m[1]) / 1024));
     }, 1_000);
     let i = 0;
-    // One request from each viewer first (sessions verified once, as in steady state); the profile includes it.
+    // One request from each viewer first (sessions verified once, as in steady state); not profiled.
     await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections: 50,
@@ -128,32 +145,42 @@ async function main() {
         },
       ],
     });
-    const result = await autocannon({
-      url: `http://127.0.0.1:${port}`,
-      connections: 50,
-      duration: DURATION,
-      requests: [
-        {
+    const cpuBefore = cpuTicks(child.pid);
+    const mainBefore = cpuTicks(child.pid, true);
+    if (!CPU_ONLY) child.kill("SIGUSR2");
+    // --summary: GET /summary?days=7 from the same viewers instead of ingest.
+    const measured = SUMMARY
+      ? { method: "GET", path: "/summary?days=7", setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }
+      : {
           method: "POST",
           path: "/ingest",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ event: "suggestion_shown", count: 5 }),
           setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}`, "idempotency-key": randomUUID() } }),
-        },
-      ],
-    });
+        };
+    const result = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 50, duration: DURATION, requests: [measured] });
+    const cpuUs = (cpuTicks(child.pid) - cpuBefore) * (1e6 / CLOCK_TICKS);
+    const mainUs = (cpuTicks(child.pid, true) - mainBefore) * (1e6 / CLOCK_TICKS);
     clearInterval(sampler);
+    const served = result.requests.total;
+    const figures = `${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}; CPU per request: ${Math.round(mainUs / served)} µs on the main thread, ${Math.round(cpuUs / served)} µs in all threads`;
+    if (CPU_ONLY) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.on("exit", r));
+      console.log(`${BARE ? "bare Express" : CLI}: ${figures}`);
+      console.log(`RSS during the load (MB, each second): ${rss.join(" ")}`);
+      return;
+    }
+    child.kill("SIGUSR2");
+    while (!existsSync(profileFile)) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
     child.kill("SIGTERM");
     await new Promise((r) => child.on("exit", r));
-    const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-    const profile = JSON.parse(readFileSync(path.join(profDir, file), "utf8"));
-    const busy = 1 - summarize(profile).find((b) => b.bucket === "(idle)").percentOfAll / 100;
-    const seconds = (profile.endTime - profile.startTime) / 1e6;
-    const served = result.requests.total + VIEWERS;
-    console.log(`${BARE ? "bare Express" : CLI}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}; Node busy ${Math.round(busy * 100)} %, ~${Math.round((busy * seconds * 1e6) / served)} µs of Node CPU per request`);
+    const profile = JSON.parse(readFileSync(profileFile, "utf8"));
+    console.log(`${BARE ? "bare Express" : CLI}: ${figures} (with the profiler on)`);
     console.log(`RSS during the load (MB, each second): ${rss.join(" ")}`);
     console.table(summarize(profile));
-    if (process.argv.includes("--top")) console.table(topFunctions(profile, 25));
+    if (process.argv.includes("--top")) console.table(topFunctions(profile, Number(arg("top") ?? 25)));
   } finally {
     const c = new pg.Client({ connectionString: SERVER });
     await c.connect();

@@ -10,7 +10,7 @@
 // created), else a PostgreSQL server on 127.0.0.1:5432, else an embedded one.
 // Results: a table on the terminal and JSON in bench/results/.
 import autocannon from "autocannon";
-import { spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,11 +23,20 @@ import { createViewerHasher } from "../dist/telemetry/identity.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(ROOT, "dist/cli/main.js");
+/** Node's flags in `npm start` (the V8 heap ceiling): the service is measured as it is started. */
+const START_FLAGS = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start.match(/^node((?: --\S+)*) /)[1].trim().split(/\s+/).filter(Boolean);
 const BARE = path.join(ROOT, "bench/bare-express.mjs");
 const RESULTS = path.join(ROOT, "bench/results");
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const CONNECTIONS = 50;
+/**
+ * The load generator of the throughput runs: wrk when it is installed (a C
+ * program: on a small machine it leaves the CPU to the two servers, as a real
+ * client fleet would), else autocannon (which itself takes about a core).
+ * Runs that time every answer (the purge's) always use autocannon.
+ */
+const LOADER = process.env.BENCH_LOADER ?? (spawnSync("wrk", ["--version"]).error ? "autocannon" : "wrk");
 /** Real traffic: every ingest request from one of this many people, in turn. */
 const INGEST_VIEWERS = Number(process.env.BENCH_VIEWERS ?? 20_000);
 
@@ -49,7 +58,9 @@ const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slic
 const VARIANT = arg("variant") ?? "shipped";
 if (!(VARIANT in VARIANTS)) throw new Error(`unknown --variant=${VARIANT}; one of ${Object.keys(VARIANTS).join(", ")}`);
 const variantEnv = VARIANTS[VARIANT];
+/** --only=ingest|summary|purge: one part of the run (the warm-up and RSS figures always). */
 const ONLY = arg("only");
+if (ONLY && !["ingest", "summary", "purge"].includes(ONLY)) throw new Error(`unknown --only=${ONLY}; one of ingest, summary, purge`);
 const ROWS = process.argv.includes("--10m") ? 10_000_000 : 1_000_000;
 const HEAVY_ROWS = 100_000; // ~24 000 of them in any 7-day window
 const PURGE_DAY_ROWS = 300_000;
@@ -176,8 +187,45 @@ async function seed(url) {
 
 // ---- load ---------------------------------------------------------------------
 
-/** One autocannon run; `onResponse(latencyMs)` sees every answer. `keys`: a fresh Idempotency-Key per request, as the emitter sends. */
-function load({ url, path: p, method, body, tokens, keys, duration, amount, connections = CONNECTIONS, onResponse }) {
+const tokenFiles = new Map();
+/** The tokens, one per line, in a file wrk's script reads. */
+function tokenFile(tokens) {
+  if (!tokenFiles.has(tokens)) {
+    const file = path.join(os.tmpdir(), `tally-bench-tokens-${process.pid}-${tokenFiles.size}.txt`);
+    writeFileSync(file, `${tokens.join("\n")}\n`);
+    tokenFiles.set(tokens, file);
+  }
+  return tokenFiles.get(tokens);
+}
+
+/** One wrk run, its figures in autocannon's shape. */
+function wrkLoad({ url, path: p, method, body, tokens, keys, duration, connections }) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "wrk",
+      ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${duration}s`, "--timeout", "10s", "-s", path.join(ROOT, "bench/wrk-load.lua"), `${url}${p}`],
+      { env: { PATH: process.env.PATH, WRK_TOKENS: tokenFile(tokens), WRK_KEYS: keys ? "1" : "0", WRK_METHOD: method, WRK_BODY: body ?? "" } },
+      (err, stdout) => {
+        const line = stdout.split("\n").find((l) => l.startsWith("{"));
+        if (err || !line) return reject(err ?? new Error(`wrk printed no summary:\n${stdout}`));
+        const w = JSON.parse(line);
+        const ms = (us) => Math.round(us / 100) / 10;
+        resolve({ requests: { average: w.requests / (w.durationUs / 1e6) }, latency: { p50: ms(w.p50Us), p99: ms(w.p99Us) }, non2xx: w.non2xx, errors: w.socketErrors, timeouts: 0 });
+      },
+    );
+  });
+}
+
+/**
+ * One load run; `onResponse(latencyMs)` sees every answer (autocannon only).
+ * `keys`: a fresh Idempotency-Key per request, as the emitter sends.
+ */
+function load(shape) {
+  if (LOADER === "wrk" && !shape.onResponse && !shape.amount) return wrkLoad({ connections: CONNECTIONS, ...shape });
+  return autocannonLoad(shape);
+}
+
+function autocannonLoad({ url, path: p, method, body, tokens, keys, duration, amount, connections = CONNECTIONS, onResponse }) {
   let i = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -264,7 +312,7 @@ async function main() {
 
     const tallyLog = path.join(os.tmpdir(), `tally-bench-${process.pid}.log`);
     const tally = await startProcess(
-      [CLI, "serve"],
+      [...START_FLAGS, CLI, "serve"],
       {
         NODE_ENV: "production",
         PORT: "0",
@@ -306,12 +354,15 @@ async function main() {
     await load({ ...ingest(5), url: tally.url, duration: undefined, amount: INGEST_VIEWERS });
 
     const scenarios = [];
-    log(`ingest (${INGEST_VIEWERS} viewers, an Idempotency-Key each, JWT auth, request logging as shipped, 50 connections)`);
-    scenarios.push(await pairs("ingest count=1", bare, tally, ingest(1)));
-    scenarios.push(await pairs("ingest count=5", bare, tally, ingest(5)));
+    const run = (part) => !ONLY || ONLY === part;
+    if (run("ingest")) {
+      log(`ingest (${INGEST_VIEWERS} viewers, an Idempotency-Key each, JWT auth, request logging as shipped, 50 connections)`);
+      scenarios.push(await pairs("ingest count=1", bare, tally, ingest(1)));
+      scenarios.push(await pairs("ingest count=5", bare, tally, ingest(5)));
+    }
     const tallyPeakRssMb = rssMb(tally.pid, "VmHWM");
     let purgeResult = null;
-    if (ONLY !== "ingest") {
+    if (run("summary")) {
     log("summary (GET /summary, 1 connection: latency; 50 connections: throughput)");
     for (const [who, tokens] of [["normal", normalTokens], ["heavy", heavyTokens]]) {
       for (const days of [7, 30]) {
@@ -320,6 +371,8 @@ async function main() {
         scenarios.push(await pairs(`summary ${who} ${days}d, 50 conn`, bare, tally, shape));
       }
     }
+    }
+    if (run("purge")) {
 
     log("purge of an expired day while ingest runs (count=5, 50 connections)");
     const purgeDuration = Math.max(6, DURATION);
@@ -359,7 +412,7 @@ async function main() {
     const report = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: db.version, database: server.kind },
-      settings: { durationSeconds: DURATION, pairs: PAIRS, connections: CONNECTIONS, seededRows: seeded.rows },
+      settings: { durationSeconds: DURATION, pairs: PAIRS, connections: CONNECTIONS, seededRows: seeded.rows, loader: LOADER, viewers: INGEST_VIEWERS },
       tallyStartRssMb: startRssMb,
       tallyPeakRssMb,
       variant: VARIANT,
@@ -403,7 +456,7 @@ function table(report) {
     "",
     `variant: ${report.variant}; tally RSS: ${report.tallyStartRssMb} MB after start, ${report.tallyPeakRssMb} MB peak under ingest load`,
     p ? `purge: ${p.rowsDeleted} rows (${p.partitionsDropped} day partition(s)) in ${p.purgeMs} ms; ingest p99 ${p.ingestP99DuringPurge} ms during it (${p.answersDuringPurge} answers) vs ${p.ingestP99WithoutPurge} ms without` : "purge: not run (--only)",
-    `machine: ${report.machine.cpus} × ${report.machine.cpu}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres} (${report.machine.database}); ${report.settings.seededRows.toLocaleString("en")} rows; ${report.settings.pairs} pairs × ${report.settings.durationSeconds} s`,
+    `machine: ${report.machine.cpus} × ${report.machine.cpu}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres} (${report.machine.database}); ${report.settings.seededRows.toLocaleString("en")} rows; ${report.settings.pairs} pairs × ${report.settings.durationSeconds} s; load from ${report.settings.loader}`,
   );
   return out.join("\n");
 }
