@@ -22,6 +22,9 @@ COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/prisma ./prisma
+# The report page's assets (it reuses the dashboard's stylesheet).
+COPY --from=build --chown=node:node /app/src/report/assets ./src/report/assets
+COPY --from=build --chown=node:node /app/src/dashboard/assets ./src/dashboard/assets
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -12,6 +12,7 @@ import { requestIdOf, type EndpointContext } from "./http/endpoint.js";
 import { errorReply, writeReply } from "./http/reply.js";
 import { createRequestLog, type RequestLog } from "./http/request-log.js";
 import { registerNotFound, registerRoutes } from "./http/routes.js";
+import { registerReport } from "./report/routes.js";
 import { assertLoopbackHost } from "./http/session.js";
 import type { TelemetryService } from "./telemetry/service.js";
 
@@ -22,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   /** Where request lines go; made from config.logRequests when absent. */
   requestLog?: RequestLog;
+  /** Sees every answer (the Prometheus metrics, when METRICS_PORT is set). */
+  observe?: EndpointContext["observe"];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -35,12 +38,15 @@ export function createApp(deps: AppDeps): Express {
     deadlines: createDeadlines(deps.config.requestTimeoutMs),
     requestLog: deps.requestLog ?? createRequestLog(deps.logger, deps.config.logRequests),
     logger: deps.logger,
+    ...(deps.observe ? { observe: deps.observe } : {}),
     // A development server on loopback answers only loopback names (no DNS rebinding).
     ...(!deps.config.isProduction && isLoopback(deps.config.host) ? { guard: assertLoopbackHost } : {}),
   };
   registerRoutes(app, ctx, deps);
   // The dev dashboard does not exist in production: not even its routes.
   if (!deps.config.isProduction) registerDashboard(app, ctx, deps.telemetry.catalog);
+  // The cross-viewer report exists only with a token to guard it.
+  if (deps.config.reportToken) registerReport(app, ctx, deps.telemetry, deps.config.reportToken);
   registerNotFound(app, ctx);
 
   // What Express itself throws before a route runs (a malformed URL): a client's

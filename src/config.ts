@@ -67,6 +67,12 @@ const envSchema = z.object({
   ),
   TELEMETRY_CATALOG: optionalString,
   TELEMETRY_RATE_LIMIT: int(0, 1_000_000).default(600),
+  TELEMETRY_AGGREGATE_RETENTION_DAYS: int(0, 36_500).default(400),
+  TELEMETRY_REPORT_MIN_VIEWERS: int(2, 1_000_000).default(5),
+  REPORT_TOKEN: optionalString,
+  METRICS_PORT: optionalString.pipe(
+    z.string().regex(/^\d{1,5}$/, "expected a port number").transform(Number).pipe(z.number().int().min(0).max(65535)).optional(),
+  ),
 
   AUTH_MODE: z.enum(["jwt", "introspect"]).default("jwt"),
   SESSION_COOKIE: z.string().trim().min(1).default("session"),
@@ -114,7 +120,15 @@ export interface Config {
     readonly catalogFile: string | undefined;
     /** Rows per viewer per minute, shared by all replicas; 0 turns the budget off. */
     readonly rateLimit: number;
+    /** Days the anonymous daily aggregates are kept after their raw rows are purged (0: purged with them). */
+    readonly aggregateRetentionDays: number;
+    /** K: no report figure resting on fewer distinct viewers is shown. */
+    readonly reportMinViewers: number;
   };
+  /** Bearer token of GET /report and the report page; unset: those routes do not exist. */
+  readonly reportToken: string | undefined;
+  /** Port of the Prometheus /metrics listener (on HOST; 0: any free port); unset: no metrics listener. */
+  readonly metricsPort: number | undefined;
   /** Hex key for the viewer-id HMAC. */
   readonly idSecret: string;
   readonly idSecretIsDevDefault: boolean;
@@ -177,6 +191,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (e.TALLY_DEV_VIEWER) {
       throw new ConfigError("refusing to start: TALLY_DEV_VIEWER lets any client act as any viewer and is never allowed in production");
     }
+    if (e.REPORT_TOKEN !== undefined && e.REPORT_TOKEN.length < 16) {
+      throw new ConfigError("invalid configuration: REPORT_TOKEN: expected at least 16 characters in production (it guards the cross-viewer report)");
+    }
   } else if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) {
     throw new ConfigError("invalid configuration: AUTH_MODE=introspect needs AUTH_INTROSPECT_URL");
   }
@@ -192,6 +209,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (useDevSessionSecret && e.AUTH_MODE === "jwt") {
       throw new ConfigError(`refusing to start: HOST=${host} with the public development SESSION_SECRET would let anyone mint sessions; set SESSION_SECRET (or listen on 127.0.0.1)`);
     }
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError("invalid configuration: METRICS_PORT must differ from PORT");
   }
   const config: Config = {
     env,
@@ -215,7 +235,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       purgeCron: e.TELEMETRY_PURGE_CRON,
       catalogFile: e.TELEMETRY_CATALOG,
       rateLimit: e.TELEMETRY_RATE_LIMIT,
+      aggregateRetentionDays: e.TELEMETRY_AGGREGATE_RETENTION_DAYS,
+      reportMinViewers: e.TELEMETRY_REPORT_MIN_VIEWERS,
     },
+    reportToken: e.REPORT_TOKEN,
+    metricsPort: e.METRICS_PORT,
     idSecret: e.TELEMETRY_ID_SECRET ?? DEV_ID_SECRET,
     idSecretIsDevDefault: !e.TELEMETRY_ID_SECRET,
     auth: {

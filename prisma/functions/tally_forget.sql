@@ -8,7 +8,8 @@
 --   the erasure lock (advisory, exclusive): the purge's deletes and the hourly
 --     bookkeeping take it too, so they never lock the same rows in another order;
 --   then rows: keys, rate windows, counted rows, the rollup, any other table.
--- A column that names a viewer under another name would escape this: it is an error.
+-- A column that names a viewer under another name would escape this: it is an error
+-- (a whole-number column such as telemetry_aggregate.viewers counts viewers; it cannot hold an id).
 CREATE OR REPLACE FUNCTION tally_forget(p_viewer TEXT) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -21,6 +22,7 @@ BEGIN
     FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
       AND a.attname ILIKE '%viewer%' AND a.attname <> 'viewer_id'
+      AND a.atttypid NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
     LIMIT 1;
     IF stray IS NOT NULL THEN
         RAISE EXCEPTION 'column % holds viewer data under a name erasure does not know (call it viewer_id)', stray;

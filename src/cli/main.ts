@@ -14,6 +14,8 @@ const USAGE = `usage: tally <command> [options]
   migrate                                 apply pending database migrations
   purge [--dry-run] [--days N] [--json]   delete rows older than the retention period
   explain [--json]                        what tally collects (same as GET /explain)
+  report [--days N | --from D --to D] [--json | --csv]
+                                          counts across viewers (k-anonymous; same as GET /report)
   forget --viewer ID [--dry-run] [--json] erase one viewer's rows
   token --viewer ID [--ttl SECONDS]       development only: mint a session JWT`;
 
@@ -142,6 +144,21 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const { formatManifest } = await import("./format.js");
       const manifest = await withTelemetry(config, (telemetry) => telemetry.explain());
       print(f.json ? manifest : formatManifest(manifest));
+      return 0;
+    }
+    case "report": {
+      const f = flags(args, { days: "string", from: "string", to: "string", json: "boolean", csv: "boolean" });
+      if (f.json && f.csv) throw new UsageError("--json and --csv: choose one");
+      if (f.days !== undefined && (f.from !== undefined || f.to !== undefined)) throw new UsageError("--days or --from/--to: choose one");
+      if ((f.from === undefined) !== (f.to === undefined)) throw new UsageError("--from and --to go together (UTC days, YYYY-MM-DD, inclusive)");
+      const days = positiveInt(f.days, "--days");
+      const { TelemetryError } = await import("../telemetry/errors.js");
+      const { formatReport, reportCsv } = await import("./format.js");
+      const report = await withTelemetry(config, (telemetry) => telemetry.report({ days, from: f.from, to: f.to })).catch((err: unknown) => {
+        if (err instanceof TelemetryError && err.code === "invalid_range") throw new UsageError("--from and --to must be UTC days (YYYY-MM-DD), from <= to, at most 3660 days apart");
+        throw err;
+      });
+      print(f.json ? { ok: true, ...report } : f.csv ? reportCsv(report) : formatReport(report));
       return 0;
     }
     case "forget": {

@@ -1,6 +1,8 @@
-// The cron side of the service: the purge on TELEMETRY_PURGE_CRON, and an hourly
+// The cron side of the service: the purge on TELEMETRY_PURGE_CRON, an hourly
 // maintenance (partitions for the coming days, spent idempotency keys and rate
-// windows deleted). Both are use cases of the telemetry service; every
+// windows deleted) and an hourly aggregation of the closed days not yet
+// aggregated (a day closed at midnight is aggregated by 00:05 UTC; after
+// downtime the first tick catches up on every day missed). Both are use cases of the telemetry service; every
 // replica's cron fires, the one that claims a tick runs it. Failures are
 // logged, never thrown: a database outage must not take the process down.
 import { schedule, type ScheduledTask } from "node-cron";
@@ -12,6 +14,7 @@ export interface Scheduler {
 }
 
 const MAINTENANCE_CRON = "7 * * * *";
+const AGGREGATION_CRON = "5 * * * *";
 
 const describe = (err: unknown) => ({ type: (err as Error).name, message: (err as Error).message });
 
@@ -44,6 +47,20 @@ export function startScheduler(telemetry: TelemetryService, opts: { purgeCron: s
         }
       },
       { name: "tally-maintenance", noOverlap: true },
+    ),
+    schedule(
+      AGGREGATION_CRON,
+      async (ctx) => {
+        try {
+          // The claim spares the other replicas the work; each day's own claim is what makes it exactly once.
+          const slot = new Date(Math.floor(ctx.date.getTime() / 1000) * 1000);
+          if (!(await telemetry.claimTick("aggregate", slot))) return;
+          await telemetry.aggregate();
+        } catch (err) {
+          logger.error({ job: "aggregate", err: describe(err) }, "aggregation failed");
+        }
+      },
+      { name: "tally-aggregate", noOverlap: true },
     ),
   ];
   return {

@@ -63,6 +63,30 @@ function viewerData(config: Config) {
   ];
 }
 
+/** The anonymous aggregates: what they hold, who may see them, how long they are kept. */
+function aggregates(config: Config) {
+  const keep = config.telemetry.aggregateRetentionDays;
+  return {
+    table: "telemetry_aggregate",
+    columns: [
+      { name: "day", description: "a closed UTC day" },
+      { name: "event", description: "an event name from the catalog" },
+      { name: "count", description: "rows of counts of that event on that day, across all viewers" },
+      { name: "viewers", description: "how many distinct viewers those counts came from" },
+    ],
+    viewerId: false,
+    writtenWhen: "once per UTC day, after it has closed (hourly job, and before a purge drops the day)",
+    retention:
+      keep === 0
+        ? "deleted with the raw rows of its day (TELEMETRY_AGGREGATE_RETENTION_DAYS=0)"
+        : `${keep} days after the raw rows of its day are purged (TELEMETRY_AGGREGATE_RETENTION_DAYS)`,
+    minViewers: config.telemetry.reportMinViewers,
+    shownOnlyWhen: `a figure rests on at least ${config.telemetry.reportMinViewers} distinct viewers (TELEMETRY_REPORT_MIN_VIEWERS); fewer is shown as null`,
+    erasure:
+      "an erasure removes a viewer's raw rows, rollup and bookkeeping; a closed day's aggregate holds no viewer id and no per-viewer value, only sums over everyone, so it is anonymous and stays as it is",
+  };
+}
+
 export async function buildManifest(config: Config, catalog: Catalog, store: Store) {
   let lastPurge = null;
   let oldestRow: { createdAt: string; ageDays: number } | null = null;
@@ -88,6 +112,7 @@ export async function buildManifest(config: Config, catalog: Catalog, store: Sto
     retention: { days: config.telemetry.retentionDays, purgeSchedule: config.telemetry.purgeCron },
     stored: { table: "telemetry_event", rowPerCount: true, columns: STORED_COLUMNS },
     viewerData: viewerData(config),
+    aggregates: aggregates(config),
     viewerIdentity: "keyed hash (HMAC-SHA256) of the session's viewer id",
     events: catalog.events,
     rates: catalog.rates,

@@ -5,6 +5,7 @@
 // batches. One replica at a time (an advisory lock): nothing is dropped twice.
 import type { Logger } from "pino";
 import { LOCK_KEYS, withTryAdvisoryLock } from "../store/advisory-lock.js";
+import { deleteAggregatesBefore } from "../store/aggregates.js";
 import type { Store } from "../store/connection.js";
 import {
   countOlderThan,
@@ -17,12 +18,15 @@ import {
   listPartitions,
   recordPurgeRun,
 } from "../store/retention.js";
+import { runAggregation } from "./aggregate.js";
 
 const PURGE_BATCH_ROWS = 5_000;
 const DAY_MS = 86_400_000;
 
 export interface PurgeOptions {
   retentionDays: number;
+  /** Days the daily aggregates outlive the raw rows (0: deleted with them). Default 400. */
+  aggregateRetentionDays?: number;
   dryRun?: boolean;
   trigger: "cron" | "cli";
   batchRows?: number;
@@ -34,6 +38,10 @@ export interface PurgeResult {
   cutoff: Date;
   rows: number;
   partitionsDropped: number;
+  /** Closed days aggregated first, so nothing is dropped before it is summed. */
+  daysAggregated: number;
+  /** Days of aggregates deleted (older than their own retention). */
+  aggregateDaysDeleted: number;
   durationMs: number;
   /** True when another process held the purge lock and nothing was done. */
   skipped: boolean;
@@ -46,11 +54,13 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
   const started = performance.now();
   const now = await databaseNow(store);
   const cutoff = new Date(now.getTime() - opts.retentionDays * DAY_MS);
-  const finish = (rows: number, partitionsDropped: number, skipped = false): PurgeResult => ({
+  const finish = (rows: number, partitionsDropped: number, skipped = false, daysAggregated = 0, aggregateDaysDeleted = 0): PurgeResult => ({
     dryRun: opts.dryRun === true,
     cutoff,
     rows,
     partitionsDropped,
+    daysAggregated,
+    aggregateDaysDeleted,
     durationMs: Math.round(performance.now() - started),
     skipped,
   });
@@ -62,6 +72,8 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
 
   const done = await withTryAdvisoryLock(store.pool, LOCK_KEYS.purge, async () => {
     await ensurePartitionsAround(store);
+    // Every closed day is aggregated before any of its rows go (catching up if the hourly job missed it).
+    const aggregated = await runAggregation(store, logger);
     let rows = 0;
     let dropped = 0;
     for (const partition of await listPartitions(store)) {
@@ -76,7 +88,9 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
       rows += n;
     }
     await deleteExpiredBookkeeping(store, now);
-    const result = finish(rows, dropped);
+    const keepFrom = new Date(Date.parse(cutoff.toISOString().slice(0, 10)) - (opts.aggregateRetentionDays ?? 400) * DAY_MS).toISOString().slice(0, 10);
+    const aggregateDaysDeleted = await deleteAggregatesBefore(store, keepFrom);
+    const result = finish(rows, dropped, false, aggregated.days.length, aggregateDaysDeleted);
     await recordPurgeRun(store, { ...result, rowsDeleted: rows, trigger: opts.trigger });
     return result;
   });
@@ -87,6 +101,8 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
       trigger: opts.trigger,
       rows: result.rows,
       partitionsDropped: result.partitionsDropped,
+      daysAggregated: result.daysAggregated,
+      aggregateDaysDeleted: result.aggregateDaysDeleted,
       cutoff: result.cutoff.toISOString(),
       ms: result.durationMs,
       skipped: result.skipped,

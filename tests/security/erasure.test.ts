@@ -20,7 +20,11 @@ interface ViewerColumn {
   column: string;
 }
 
-/** Every ordinary or partitioned table (not a partition) with a column whose name mentions "viewer". */
+/**
+ * Every ordinary or partitioned table (not a partition) with a column whose
+ * name mentions "viewer", except whole-number columns: telemetry_aggregate.viewers
+ * counts distinct viewers and cannot hold an id (tally_forget applies the same rule).
+ */
 async function viewerColumns(): Promise<ViewerColumn[]> {
   const { rows } = await db.sql.query<ViewerColumn>(`
     SELECT c.relname AS table, a.attname AS column
@@ -28,6 +32,7 @@ async function viewerColumns(): Promise<ViewerColumn[]> {
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname ILIKE '%viewer%'
+      AND a.atttypid NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
     ORDER BY 1, 2`);
   return rows;
 }
@@ -117,4 +122,14 @@ test("/explain lists every table and column holding viewer-derived data, with it
   }
   const cli = await runCliAsync(["explain", "--json"], { DATABASE_URL: db.url });
   expect(JSON.parse(cli.stdout).viewerData).toEqual(listed);
+
+  // The anonymous aggregates are listed on their own: the columns the catalog has, K and the retention.
+  const { rows } = await db.sql.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'telemetry_aggregate' ORDER BY ordinal_position");
+  const aggregates = res.body.aggregates as { table: string; columns: { name: string }[]; minViewers: number; retention: string; viewerId: boolean };
+  expect(aggregates.table).toBe("telemetry_aggregate");
+  expect(aggregates.columns.map((c) => c.name)).toEqual(rows.map((r) => r.column_name));
+  expect(aggregates.viewerId).toBe(false);
+  expect(aggregates.minViewers).toBe(5);
+  expect(aggregates.retention).toMatch(/^400 days after the raw rows/);
+  expect(JSON.parse(cli.stdout).aggregates).toEqual(aggregates);
 });

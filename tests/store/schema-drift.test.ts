@@ -96,6 +96,8 @@ afterAll(() => db.drop());
 
 test("Prisma reads the schema, and it declares the tables the contract needs", () => {
   expect(models.map(tableOf).sort()).toEqual([
+    "telemetry_aggregate",
+    "telemetry_aggregated_day",
     "telemetry_daily",
     "telemetry_event",
     "telemetry_idempotency",
