@@ -9,6 +9,7 @@ import { openStore } from "./store/connection.js";
 import { locateDatabase } from "./store/database.js";
 import { migrate, type MigrateResult } from "./store/migrate.js";
 import { ensurePartitionsAround } from "./store/retention.js";
+import type { TelemetryMetrics } from "./telemetry/metrics.js";
 import { createTelemetryService, type TelemetryService } from "./telemetry/service.js";
 
 export interface Runtime {
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   poolSize?: number;
   /** Aborts start-up: whatever was started is stopped again. */
   signal?: AbortSignal;
+  /** Where the use cases report for metrics (none by default). */
+  metrics?: TelemetryMetrics;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: RuntimeO
     undo.push(() => store.close());
     await ensurePartitionsAround(store);
     checkpoint();
-    const telemetry = createTelemetryService({ store, config, catalog, logger });
+    const telemetry = createTelemetryService({ store, config, catalog, logger, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
     let closing: Promise<void> | undefined;
     return {
       telemetry,

@@ -9,12 +9,18 @@ import { createViewerResolver } from "./auth/session.js";
 import type { Config } from "./config.js";
 import { createRequestLog } from "./http/request-log.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
+import type { Metrics } from "./metrics/prometheus.js";
+import type { TelemetryService } from "./telemetry/service.js";
 import { openRuntime, StartupError } from "./runtime.js";
 
 
 export interface RunningService {
   server: Server;
   port: number;
+  /** The Prometheus listener's port, when METRICS_PORT is set. */
+  metricsPort?: number;
+  /** The use cases the routes and the scheduler call. */
+  telemetry: TelemetryService;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -71,10 +77,20 @@ function warnAboutWeakSettings(config: Config, logger: Logger): void {
  */
 export async function startService(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningService> {
   warnAboutWeakSettings(config, logger);
-  const runtime = await openRuntime(config, logger, signal ? { signal } : {});
+  // prom-client is loaded only when metrics are asked for.
+  const metrics: Metrics | undefined = config.metricsPort === undefined ? undefined : (await import("./metrics/prometheus.js")).createMetrics();
+  const runtime = await openRuntime(config, logger, { ...(signal ? { signal } : {}), ...(metrics ? { metrics: metrics.telemetry } : {}) });
+  let metricsServer: Server | undefined;
   try {
     const requestLog = createRequestLog(logger, config.logRequests);
-    const app = createApp({ config, telemetry: runtime.telemetry, resolveViewer: createViewerResolver(config), logger, requestLog });
+    const app = createApp({
+      config,
+      telemetry: runtime.telemetry,
+      resolveViewer: createViewerResolver(config),
+      logger,
+      requestLog,
+      ...(metrics ? { observe: (route, status, outcome, seconds) => metrics.request(route, status, outcome, seconds) } : {}),
+    });
     const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) =>
@@ -93,6 +109,18 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       throw new StartupError("start-up interrupted");
     }
     const { port } = server.address() as AddressInfo;
+    let metricsPort: number | undefined;
+    if (metrics && config.metricsPort !== undefined) {
+      metrics.watchPool(runtime.telemetry.poolStats);
+      const { startMetricsServer } = await import("./metrics/prometheus.js");
+      const started = await startMetricsServer(metrics, config.host, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
+        server.close();
+        throw err.code === "EADDRINUSE" ? new StartupError(`METRICS_PORT ${config.metricsPort} on ${config.host} is already in use`) : err;
+      });
+      metricsServer = started.server;
+      metricsPort = started.port;
+    }
+    if (config.reportToken) logger.info("GET /report and /report/page are enabled (REPORT_TOKEN is set)");
     const scheduler: Scheduler = startScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     logger.info(
@@ -104,6 +132,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     const close = () =>
       (closing ??= (async () => {
         await scheduler.stop();
+        metricsServer?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve()); // stops accepting; resolves once in-flight requests finish
           server.closeIdleConnections();
@@ -115,8 +144,9 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
         await runtime.close();
       })());
 
-    return { server, port, close };
+    return { server, port, telemetry: runtime.telemetry, ...(metricsPort !== undefined ? { metricsPort } : {}), close };
   } catch (err) {
+    metricsServer?.close();
     await runtime.close();
     throw err;
   }

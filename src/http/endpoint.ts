@@ -18,6 +18,15 @@ export interface EndpointContext {
   logger: Logger;
   /** Runs before every handler (the development server's loopback-name check). */
   guard?: (req: IncomingMessage) => void;
+  /** Sees every answer (metrics): route pattern, status, outcome (an error code, "ok" or "replayed"), seconds. */
+  observe?: (route: string, status: number, outcome: string, seconds: number) => void;
+}
+
+/** What became of a request, for metrics: the contract's error code, or ok / replayed. */
+function outcomeOf(reply: Reply): string {
+  const error = (reply.body as { error?: unknown } | null)?.error;
+  if (typeof error === "string") return error;
+  return reply.headers?.["idempotent-replayed"] ? "replayed" : "ok";
 }
 
 export type Handler = (req: IncomingMessage & { query?: unknown }) => Reply | Promise<Reply>;
@@ -66,7 +75,9 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
       }
       watch.settled();
       writeReply(res, id, reply);
-      ctx.requestLog.done({ id, method: req.method ?? "", route, status: reply.status ?? 200, ms: performance.now() - started, err: bug });
+      const ms = performance.now() - started;
+      ctx.requestLog.done({ id, method: req.method ?? "", route, status: reply.status ?? 200, ms, err: bug });
+      ctx.observe?.(route, reply.status ?? 200, outcomeOf(reply), ms / 1000);
     };
     const fail = (err: unknown) => {
       const { reply, bug } = replyForError(err);

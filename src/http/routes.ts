@@ -2,6 +2,7 @@
 // case of the telemetry service (src/telemetry/service.ts). Registered straight
 // on the app, ingest first: nothing runs before a route but Express's own
 // routing.
+import { readFileSync } from "node:fs";
 import type { Express, Request } from "express";
 import type { ViewerResolver } from "../auth/session.js";
 import type { Config } from "../config.js";
@@ -10,6 +11,7 @@ import { ERASURE_TIMEOUT_MS, type TelemetryService } from "../telemetry/service.
 import { readJsonBody } from "./body.js";
 import { createDeadlines } from "./deadlines.js";
 import { endpoint, type EndpointContext } from "./endpoint.js";
+import { buildOpenApi } from "./openapi.js";
 import { assertSameSiteWrite, sessionViewer } from "./session.js";
 
 export interface RouteDeps {
@@ -74,6 +76,18 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
     }),
   );
 
+  // Built on first request (zod's JSON Schema output is not free), then served as it is.
+  let openapi: string | undefined;
+  app.get(
+    "/openapi.json",
+    endpoint(ctx, "/openapi.json", () => {
+      openapi ??= JSON.stringify(
+        buildOpenApi(telemetry.catalog, { version: packageVersion(), cookieName: config.auth.cookieName, reportEnabled: config.reportToken !== undefined }),
+      );
+      return { body: openapi, type: "application/json; charset=utf-8" };
+    }),
+  );
+
   let manifest: { at: number; body: Promise<unknown> } | undefined;
   app.get(
     "/explain",
@@ -84,6 +98,14 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
       return { body: await manifest.body };
     }),
   );
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "0.0.0";
+  }
 }
 
 /** The last route: anything unmatched is the contract's 404. */

@@ -10,22 +10,27 @@ import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./bat
 import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
 import type { Hasher } from "./identity.js";
+import { noMetrics, type TelemetryMetrics } from "./metrics.js";
 import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
 
 export type IngestBatcher = Batcher<IngestRequest, IngestOutcome>;
 
 /** Group commit: batches weighed in rows of counts (INGEST_BATCH_MAX_ROWS). */
-export function createIngestBatcher(store: Store, logger: Logger, rateLimit: number, opts: BatcherOptions): IngestBatcher {
-  return createBatcher(createIngestCommit(store, logger, rateLimit), opts, (request) => rowsOf(request.items));
+export function createIngestBatcher(store: Store, logger: Logger, rateLimit: number, opts: BatcherOptions, metrics: TelemetryMetrics = noMetrics): IngestBatcher {
+  return createBatcher(createIngestCommit(store, logger, rateLimit, metrics), opts, (request) => rowsOf(request.items));
 }
 
-function createIngestCommit(store: Store, logger: Logger, rateLimit: number) {
+function createIngestCommit(store: Store, logger: Logger, rateLimit: number, metrics: TelemetryMetrics) {
   return async (requests: IngestRequest[]): Promise<IngestOutcome[]> => {
     const plan = planBatch(requests);
     const attempt = () => ingestBatch(store, plan.batch, rateLimit);
-    const rows = await storeCall(logger, () =>
-      attempt().catch((err: unknown) => (classifyStoreError(err).kind === "transient" ? attempt() : Promise.reject(err))),
+    const started = performance.now();
+    const rows = await storeCall(
+      logger,
+      () => attempt().catch((err: unknown) => (classifyStoreError(err).kind === "transient" ? attempt() : Promise.reject(err))),
+      metrics.storeError,
     );
+    metrics.batchCommitted(requests.length, requests.reduce((n, r) => n + rowsOf(r.items), 0), (performance.now() - started) / 1000);
     return plan.outcomes(rows);
   };
 }
@@ -43,6 +48,7 @@ export interface RecordDeps {
   hashKey: Hasher;
   /** Rows per viewer per minute; 0: no budget. */
   rateLimit: number;
+  metrics: TelemetryMetrics;
 }
 
 /** Validates one ingest body, and answers once the batch that holds it has committed. */
@@ -57,6 +63,7 @@ export async function recordOne(deps: RecordDeps, viewer: string, body: unknown,
     key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) },
     items,
   });
+  deps.metrics.ingestRows(outcome.outcome, outcome.outcome === "stored" || outcome.outcome === "replayed" ? outcome.stored : rowsOf(items));
   switch (outcome.outcome) {
     case "rate_limited":
       throw new TelemetryError("rate_limited", outcome.retryAfter);

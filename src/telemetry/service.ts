@@ -5,6 +5,8 @@
 //   summarize  window, totals, series, zero-fill (GET /summary)
 //   forget     hash -> erase everything of one viewer (DELETE /me, tally forget)
 //   purge      retention (cron, tally purge)
+//   aggregate  anonymous daily aggregates of closed days (hourly, and before a purge)
+//   report     the k-anonymous report across viewers (GET /report, tally report)
 //   maintain   partitions ahead, spent bookkeeping (hourly)
 //   explain    the privacy manifest (GET /explain, tally explain)
 //
@@ -15,16 +17,20 @@ import type { Logger } from "pino";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Config } from "../config.js";
 import type { Store } from "../store/connection.js";
+import { readReportRows } from "../store/aggregates.js";
 import { countViewerRows, forgetViewer } from "../store/erasure.js";
 import { claimJobSlot } from "../store/job-claims.js";
 import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround, ping } from "../store/retention.js";
 import { readSummaries, type SummaryRead, type SummaryRows } from "../store/summary.js";
+import { runAggregation, type AggregationResult } from "./aggregate.js";
 import { createBatcher } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
 import { buildManifest, type Manifest } from "./explain.js";
 import { createKeyHasher, createViewerHasher } from "./identity.js";
 import { runPurge, type PurgeOptions, type PurgeResult } from "./purge.js";
+import { noMetrics, type JobRun, type TelemetryMetrics } from "./metrics.js";
 import { createIngestBatcher, recordOne, type Recorded } from "./record.js";
+import { buildReport, parseReportRange, type Report } from "./report.js";
 import { buildSummary, type Summary } from "./summarize.js";
 import { createIngestParser, parseDays } from "./validation.js";
 
@@ -40,6 +46,13 @@ export interface TelemetryDeps {
   config: Config;
   catalog: Catalog;
   logger: Logger;
+  metrics?: TelemetryMetrics;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface TelemetryService {
@@ -51,26 +64,46 @@ export interface TelemetryService {
   summarize(viewer: string, query: { days?: unknown; series?: unknown }): Promise<Summary>;
   /** Erases everything of the session's viewer id (or, dry run, counts its rows); returns the rows of counts. */
   forget(viewer: string, opts?: { dryRun?: boolean }): Promise<number>;
-  purge(opts: Omit<PurgeOptions, "retentionDays"> & { retentionDays?: number }): Promise<PurgeResult>;
+  purge(opts: Omit<PurgeOptions, "retentionDays" | "aggregateRetentionDays"> & { retentionDays?: number }): Promise<PurgeResult>;
+  /** Writes the anonymous aggregates of every closed day not yet aggregated (once per day across replicas). */
+  aggregate(): Promise<AggregationResult>;
+  /** The k-anonymous report over `days` (default 30) or `from`..`to` (UTC days, inclusive). */
+  report(query: { days?: unknown; from?: unknown; to?: unknown }): Promise<Report>;
   /** Hourly: partitions for the coming days, spent idempotency keys and rate windows deleted. */
   maintain(): Promise<{ partitionsCreated: number }>;
   explain(): Promise<Manifest>;
   /** Resolves when the database answers (readiness). */
   ready(): Promise<void>;
+  /** Connections of the store's pool, for metrics. */
+  poolStats(): PoolStats;
   /** True for exactly one replica per (job, slot): scheduled work runs once. */
   claimTick(job: string, slot: Date): Promise<boolean>;
   /** Sends the waiting batch and waits for every batch under way. */
   close(): Promise<void>;
 }
 
-export function createTelemetryService({ store, config, catalog, logger }: TelemetryDeps): TelemetryService {
+export function createTelemetryService({ store, config, catalog, logger, metrics = noMetrics }: TelemetryDeps): TelemetryService {
   const hashViewer = createViewerHasher(config.idSecret, config.auth.cacheSize);
   const rateLimit = config.telemetry.rateLimit;
-  const call = <T>(work: () => Promise<T>) => storeCall(logger, work);
-  const batcher = createIngestBatcher(store, logger, rateLimit, config.ingestBatching);
+  const call = <T>(work: () => Promise<T>) => storeCall(logger, work, metrics.storeError);
+  const batcher = createIngestBatcher(store, logger, rateLimit, config.ingestBatching, metrics);
   // Group reads: the summaries asked for in the same event-loop turn are read in one call.
   const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => readSummaries(store, reads), SUMMARY_BATCHING);
-  const recording = { batcher, parseIngest: createIngestParser(catalog), hashViewer, hashKey: createKeyHasher(config.idSecret), rateLimit };
+  const recording = { batcher, parseIngest: createIngestParser(catalog), hashViewer, hashKey: createKeyHasher(config.idSecret), rateLimit, metrics };
+
+  /** Runs a job, reporting its run (and failure) to the metrics. */
+  async function job<T>(name: "purge" | "aggregate", work: () => Promise<T>, figures: (result: T) => Partial<JobRun>): Promise<T> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const result = await work();
+      metrics.jobRun({ job: name, outcome: "ok", seconds: seconds(), ...figures(result) });
+      return result;
+    } catch (err) {
+      metrics.jobRun({ job: name, outcome: "failed", seconds: seconds() });
+      throw err;
+    }
+  }
 
   return {
     catalog,
@@ -83,7 +116,9 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
     async summarize(viewer, query) {
       const days = parseDays(query.days);
       const withSeries = query.series === "day";
+      const started = performance.now();
       const read = await call(() => summaries.submit({ viewerId: hashViewer(viewer), days, perDay: withSeries }));
+      metrics.summaryRead((performance.now() - started) / 1000);
       return buildSummary(catalog, days, read, withSeries);
     },
 
@@ -93,7 +128,20 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
     },
 
     purge(opts) {
-      return runPurge(store, { retentionDays: config.telemetry.retentionDays, ...opts }, logger);
+      const run = () => runPurge(store, { retentionDays: config.telemetry.retentionDays, aggregateRetentionDays: config.telemetry.aggregateRetentionDays, ...opts }, logger);
+      if (opts.dryRun) return run();
+      return job("purge", run, (r) =>
+        r.skipped ? { outcome: "skipped" } : { rows: r.rows, partitionsDropped: r.partitionsDropped, daysAggregated: r.daysAggregated },
+      );
+    },
+
+    aggregate: () => job("aggregate", () => runAggregation(store, logger), (r) => ({ rows: r.rows, daysAggregated: r.days.length })),
+
+    async report(query) {
+      const today = (await call(() => databaseNow(store))).toISOString().slice(0, 10);
+      const range = parseReportRange(query, today);
+      const rows = await call(() => readReportRows(store, range.from, range.to));
+      return buildReport(catalog, range, config.telemetry.reportMinViewers, rows);
     },
 
     async maintain() {
@@ -105,7 +153,8 @@ export function createTelemetryService({ store, config, catalog, logger }: Telem
 
     explain: () => buildManifest(config, catalog, store),
     ready: () => call(() => ping(store)),
-    claimTick: (job, slot) => claimJobSlot(store, job, slot),
+    poolStats: () => ({ total: store.pool.totalCount, idle: store.pool.idleCount, waiting: store.pool.waitingCount }),
+    claimTick: (name, slot) => claimJobSlot(store, name, slot),
     close: async () => {
       await Promise.all([batcher.drain(), summaries.drain()]);
     },

@@ -11,10 +11,10 @@ const DAYS_MIN = 1;
 const DAYS_MAX = 30;
 const DAYS_DEFAULT = 7;
 
-const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
+export const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 /** Integer-like: 3, "3", 3.7 and "3.7" are 3; anything else is refused. */
-const integerLike = z
+export const integerLike = z
   .union([z.number(), z.string().trim().regex(/^[+-]?\d{1,15}(\.\d+)?$/).transform(Number)])
   .refine(Number.isFinite)
   .transform(Math.trunc);
@@ -38,10 +38,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  * refuses the whole body.
  */
 export function createIngestParser(catalog: Catalog) {
-  const item = z.strictObject({
-    event: z.string().refine((e) => catalog.has(e)),
-    count: countSchema.optional(),
-  });
+  const item = ingestItemSchema(catalog);
   const parseItem = (body: unknown): EventCount => {
     if (!isPlainObject(body)) throw new TelemetryError("invalid_body");
     const parsed = item.safeParse(body);
@@ -56,6 +53,26 @@ export function createIngestParser(catalog: Catalog) {
     return events.map(parseItem);
   };
 }
+
+/** One ingest item `{event, count?}`: the schema that validates it, and that GET /openapi.json documents. */
+export function ingestItemSchema(catalog: Catalog) {
+  return z.strictObject({
+    event: z.enum(catalog.names as [string, ...string[]]),
+    count: countSchema.optional(),
+  });
+}
+
+/** An ingest body, for the OpenAPI document: one item, or a batch of 1..BATCH_MAX_ITEMS validated one by one as above. */
+export function ingestBodySchema(catalog: Catalog) {
+  const item = ingestItemSchema(catalog);
+  return z.union([item, z.strictObject({ events: z.array(item).min(1).max(BATCH_MAX_ITEMS) })]);
+}
+
+/** GET /summary's query: `days` (integer-like, clamped to 1..30, default 7) and `series=day`. */
+export const summaryQuerySchema = z.object({
+  days: daysSchema.optional(),
+  series: z.literal("day").optional(),
+});
 
 // When several things are wrong, the most general error wins: shape, then event, then count.
 const precedence: ErrorCode[] = ["invalid_body", "invalid_event", "invalid_count"];

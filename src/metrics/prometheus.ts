@@ -1,0 +1,116 @@
+// Prometheus metrics (prom-client), served on their own listener at
+// METRICS_PORT/metrics, never on the public port. Every label value comes from
+// a fixed set (route patterns, statuses, the contract's error codes, outcome
+// and job names): no viewer, key, token or client-chosen string can become a
+// label. README "Metrics" lists each series.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { TelemetryMetrics } from "../telemetry/metrics.js";
+import type { PoolStats } from "../telemetry/service.js";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly telemetry: TelemetryMetrics;
+  /** One answered request: its route pattern, status and outcome (an error code, "ok" or "replayed"). */
+  request(route: string, status: number, outcome: string, seconds: number): void;
+  /** Where the pool gauges read from. */
+  watchPool(stats: () => PoolStats): void;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = { registers: [registry] };
+
+  const httpRequests = new Counter({ ...r, name: "tally_http_requests_total", help: "HTTP requests answered, by route pattern and status.", labelNames: ["route", "status"] as const });
+  const httpSeconds = new Histogram({ ...r, name: "tally_http_request_duration_seconds", help: "Time to answer, by route pattern.", labelNames: ["route"] as const, buckets: LATENCY_BUCKETS });
+  const ingestRequests = new Counter({ ...r, name: "tally_ingest_requests_total", help: "POST /ingest requests by outcome: ok, replayed, or the contract's error code.", labelNames: ["outcome"] as const });
+  const ingestRows = new Counter({ ...r, name: "tally_ingest_rows_total", help: "Rows of counts by outcome: stored, replayed, rate_limited, key_reused.", labelNames: ["outcome"] as const });
+  const batchRequests = new Histogram({ ...r, name: "tally_ingest_batch_requests", help: "Requests per group commit.", buckets: [1, 2, 5, 10, 20, 50, 100, 200] });
+  const batchRows = new Histogram({ ...r, name: "tally_ingest_batch_rows", help: "Rows of counts per group commit.", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000] });
+  const commitSeconds = new Histogram({ ...r, name: "tally_ingest_commit_seconds", help: "Time the store took for one group commit.", buckets: LATENCY_BUCKETS });
+  const summarySeconds = new Histogram({ ...r, name: "tally_summary_seconds", help: "Time to read one summary (group read included).", buckets: LATENCY_BUCKETS });
+  const storeErrors = new Counter({ ...r, name: "tally_store_errors_total", help: "Store failures by kind: unavailable, transient (retried), other.", labelNames: ["kind"] as const });
+  const jobRuns = new Counter({ ...r, name: "tally_job_runs_total", help: "Purge and aggregation runs by outcome: ok, failed, skipped.", labelNames: ["job", "outcome"] as const });
+  const jobSeconds = new Histogram({ ...r, name: "tally_job_duration_seconds", help: "Duration of purge and aggregation runs.", labelNames: ["job"] as const, buckets: JOB_BUCKETS });
+  const jobRows = new Counter({ ...r, name: "tally_job_rows_total", help: "Rows deleted by the purge, rows summed by the aggregation.", labelNames: ["job"] as const });
+  const partitions = new Counter({ ...r, name: "tally_purge_partitions_dropped_total", help: "Day partitions dropped by the purge." });
+  const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated (by this replica)." });
+  const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const });
+
+  let pool: (() => PoolStats) | undefined;
+  new Gauge({
+    ...r,
+    name: "tally_db_pool_connections",
+    help: "Database pool connections by state: in_use, idle; and requests waiting for one.",
+    labelNames: ["state"] as const,
+    collect() {
+      if (!pool) return;
+      const s = pool();
+      this.set({ state: "in_use" }, s.total - s.idle);
+      this.set({ state: "idle" }, s.idle);
+      this.set({ state: "waiting" }, s.waiting);
+    },
+  });
+
+  const telemetry: TelemetryMetrics = {
+    ingestRows: (outcome, rows) => ingestRows.inc({ outcome }, rows),
+    batchCommitted(requests, rows, seconds) {
+      batchRequests.observe(requests);
+      batchRows.observe(rows);
+      commitSeconds.observe(seconds);
+    },
+    summaryRead: (seconds) => summarySeconds.observe(seconds),
+    storeError: (kind) => storeErrors.inc({ kind }),
+    jobRun(run) {
+      jobRuns.inc({ job: run.job, outcome: run.outcome });
+      if (run.outcome === "skipped") return;
+      jobSeconds.observe({ job: run.job }, run.seconds);
+      if (run.outcome !== "ok") return;
+      lastSuccess.set({ job: run.job }, Date.now() / 1000);
+      if (run.rows) jobRows.inc({ job: run.job }, run.rows);
+      if (run.partitionsDropped) partitions.inc(run.partitionsDropped);
+      if (run.job === "aggregate" && run.daysAggregated) days.inc(run.daysAggregated);
+    },
+  };
+
+  return {
+    registry,
+    telemetry,
+    request(route, status, outcome, seconds) {
+      httpRequests.inc({ route, status: String(status) });
+      httpSeconds.observe({ route }, seconds);
+      if (route === "/ingest") ingestRequests.inc({ outcome });
+    },
+    watchPool(stats) {
+      pool = stats;
+    },
+  };
+}
+
+/** GET /metrics on METRICS_PORT (anything else: 404). Resolves once listening. */
+export async function startMetricsServer(metrics: Metrics, host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" }).end(text),
+      () => res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("metrics unavailable\n"),
+    );
+  });
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  logger.warn({ host, port: bound }, `Prometheus metrics served without authentication on http://${host}:${bound}/metrics (METRICS_PORT): keep this port private`);
+  return { server, port: bound };
+}

@@ -1,0 +1,133 @@
+// Prometheus metrics on their own port (METRICS_PORT), scraped from the real
+// service after real traffic: the documented series are there with the right
+// figures, and no viewer id, hash, key or token is in any label.
+import { createHash } from "node:crypto";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { startService, type RunningService } from "../../src/server.js";
+import { createViewerHasher } from "../../src/telemetry/identity.js";
+import { TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor } from "../helpers/app.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+
+/** Every series README "Metrics" documents (besides prom-client's process defaults). */
+const DOCUMENTED = [
+  "tally_http_requests_total",
+  "tally_http_request_duration_seconds",
+  "tally_ingest_requests_total",
+  "tally_ingest_rows_total",
+  "tally_ingest_batch_requests",
+  "tally_ingest_batch_rows",
+  "tally_ingest_commit_seconds",
+  "tally_summary_seconds",
+  "tally_store_errors_total",
+  "tally_db_pool_connections",
+  "tally_job_runs_total",
+  "tally_job_duration_seconds",
+  "tally_job_rows_total",
+  "tally_purge_partitions_dropped_total",
+  "tally_aggregate_days_total",
+  "tally_job_last_success_timestamp_seconds",
+];
+
+let db: TestDatabase;
+let service: RunningService;
+const REPORT_TOKEN = "metrics-test-report-token-0123456789";
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: db.url,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    TELEMETRY_ID_SECRET: TEST_ID_SECRET,
+    PORT: "0",
+    METRICS_PORT: "0",
+    REPORT_TOKEN,
+    LOG_LEVEL: "warn",
+  });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  service = await startService(config, createLogger("warn", sink));
+});
+afterAll(async () => {
+  await service?.close();
+  await db?.drop();
+});
+
+const base = () => `http://127.0.0.1:${service.port}`;
+const scrape = async () => {
+  const res = await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.text();
+};
+/** The value of one sample line, e.g. value(text, 'tally_ingest_rows_total{outcome="stored"}'). */
+const value = (text: string, sample: string) => {
+  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+};
+
+test("the documented series are exposed, count what happened, and carry no viewer, key or token", async () => {
+  const viewers = ["alice@example.com", "+1-555-0100", "viewer-4f1c2a"];
+  const keys = ["retry-key-alpha", "retry-key-beta", "retry-key-gamma"];
+  const tokens: string[] = [];
+  for (const [i, viewer] of viewers.entries()) {
+    const token = await tokenFor(viewer);
+    tokens.push(token);
+    const post = () =>
+      fetch(`${base()}/ingest`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": keys[i]! },
+        body: JSON.stringify({ event: "suggestion_shown", count: 4 }),
+      });
+    expect((await post()).status).toBe(200);
+    expect((await post()).headers.get("idempotent-replayed")).toBe("true");
+    expect((await fetch(`${base()}/summary?days=7`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  }
+  expect((await fetch(`${base()}/ingest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
+  expect((await fetch(`${base()}/report`, { headers: { authorization: `Bearer ${REPORT_TOKEN}` } })).status).toBe(200);
+
+  const text = await scrape();
+  for (const name of DOCUMENTED) expect(text).toContain(`# TYPE ${name} `);
+  expect(value(text, 'tally_ingest_rows_total{outcome="stored"}')).toBe(12);
+  expect(value(text, 'tally_ingest_rows_total{outcome="replayed"}')).toBe(12);
+  expect(value(text, 'tally_ingest_requests_total{outcome="ok"}')).toBe(3);
+  expect(value(text, 'tally_ingest_requests_total{outcome="replayed"}')).toBe(3);
+  expect(value(text, 'tally_ingest_requests_total{outcome="no_viewer"}')).toBe(1);
+  // Retries go through the group commit too (the key is looked up there): 3 × 4 rows twice.
+  expect(value(text, "tally_ingest_batch_rows_sum")).toBe(24);
+  expect(value(text, "tally_summary_seconds_count")).toBe(3);
+  expect(value(text, 'tally_http_requests_total{route="/report",status="200"}')).toBe(1);
+  expect(value(text, 'tally_db_pool_connections{state="waiting"}')).toBe(0);
+
+  // Nothing personal: not the ids, their hashes, the keys, the tokens, the report token.
+  const hash = createViewerHasher(TEST_ID_SECRET);
+  const secrets = [...viewers, ...viewers.map(hash), ...keys, ...keys.map((k) => createHash("sha256").update(k).digest("hex")), ...tokens, REPORT_TOKEN, "alice", "555"];
+  for (const s of secrets) expect(text).not.toContain(s);
+  // Every label value of tally's series is from a fixed vocabulary (route patterns, statuses, codes, names).
+  const tallyLines = text.split("\n").filter((l) => l.startsWith("tally_"));
+  const labelValues = tallyLines.flatMap((l) => [...l.matchAll(/(\w+)="([^"]*)"/g)].map((m) => `${m[1]}=${m[2]}`));
+  expect(labelValues.length).toBeGreaterThan(20);
+  for (const lv of labelValues) expect(lv).toMatch(/^(route=(\/[a-z/.]*|unmatched)|status=\d{3}|outcome=[a-z_]+|kind=[a-z]+|state=[a-z_]+|job=[a-z]+|le=([\d.e+-]+|\+Inf))$/);
+});
+
+test("jobs report their runs: purge and aggregation, with their figures and last success time", async () => {
+  const before = await scrape();
+  expect(value(before, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBeUndefined();
+  const started = Date.now() / 1000;
+  await service.telemetry.purge({ trigger: "cli" });
+  await service.telemetry.aggregate();
+  const after = await scrape();
+  expect(value(after, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBe(1);
+  expect(value(after, 'tally_job_runs_total{job="aggregate",outcome="ok"}')).toBe(1);
+  expect(value(after, 'tally_job_duration_seconds_count{job="purge"}')).toBe(1);
+  expect(value(after, 'tally_job_last_success_timestamp_seconds{job="purge"}')).toBeGreaterThanOrEqual(Math.floor(started));
+  expect(value(after, 'tally_job_last_success_timestamp_seconds{job="aggregate"}')).toBeGreaterThanOrEqual(Math.floor(started));
+});
+
+test("only GET /metrics is served on the metrics port; the public port has no /metrics", async () => {
+  expect((await fetch(`http://127.0.0.1:${service.metricsPort}/other`)).status).toBe(404);
+  expect((await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`, { method: "POST" })).status).toBe(404);
+  const pub = await fetch(`${base()}/metrics`);
+  expect(pub.status).toBe(404);
+});
