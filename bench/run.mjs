@@ -58,9 +58,12 @@ const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slic
 const VARIANT = arg("variant") ?? "shipped";
 if (!(VARIANT in VARIANTS)) throw new Error(`unknown --variant=${VARIANT}; one of ${Object.keys(VARIANTS).join(", ")}`);
 const variantEnv = VARIANTS[VARIANT];
-/** --only=ingest|summary|purge: one part of the run (the warm-up and RSS figures always). */
+/** --only=ingest|summary|purge|report: one part of the run (the warm-up and RSS figures always, except for report). */
 const ONLY = arg("only");
-if (ONLY && !["ingest", "summary", "purge"].includes(ONLY)) throw new Error(`unknown --only=${ONLY}; one of ingest, summary, purge`);
+if (ONLY && !["ingest", "summary", "purge", "report"].includes(ONLY)) throw new Error(`unknown --only=${ONLY}; one of ingest, summary, purge, report`);
+/** The report scenario's size: 10 M rows over 30 UTC days from 20 000 viewers (BENCH_REPORT_ROWS to change). */
+const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 10_000_000);
+const REPORT_TOKEN = "bench-report-token-0123456789abcdef";
 const ROWS = process.argv.includes("--10m") ? 10_000_000 : 1_000_000;
 const HEAVY_ROWS = 100_000; // ~24 000 of them in any 7-day window
 const PURGE_DAY_ROWS = 300_000;
@@ -291,9 +294,91 @@ async function pairs(name, bare, tally, shape) {
 
 // ---- main ---------------------------------------------------------------------
 
+/**
+ * GET /report?days=30 over REPORT_ROWS rows spread over the last 30 UTC days
+ * (20 000 viewers, 5 events): first with nothing aggregated (every day read
+ * from the rollup), then after the 29 closed days are aggregated (as the
+ * hourly job leaves them). 40 sequential requests each, after 3 unmeasured.
+ */
+async function reportScenario(serverUrl) {
+  const db = await scratchDatabase(serverUrl);
+  try {
+    await migrate(db.url);
+    const sql = new pg.Client({ connectionString: db.url });
+    sql.on("error", () => {});
+    await sql.connect();
+    log(`report: seeding ${REPORT_ROWS.toLocaleString("en")} rows over 30 UTC days…`);
+    const t0 = Date.now();
+    await sql.query("SELECT tally_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 31, (now() AT TIME ZONE 'UTC')::date + 1)");
+    for (let done = 0; done < REPORT_ROWS; done += 1_000_000) {
+      const n = Math.min(1_000_000, REPORT_ROWS - done);
+      await sql.query(
+        `INSERT INTO telemetry_event (viewer_id, event, created_at)
+         SELECT md5('bench-report-' || ((g::bigint * 7919) % 20000)), ($1::text[])[1 + g % 5],
+                least(now() - interval '1 second', date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                      - ((g % 30) * interval '1 day') + random() * interval '23 hours')
+         FROM generate_series($2::bigint, $3::bigint) g`,
+        [EVENTS, done + 1, done + n],
+      );
+    }
+    await sql.query(`INSERT INTO telemetry_daily (viewer_id, event, day, count)
+                     SELECT viewer_id, event, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM telemetry_event GROUP BY 1, 2, 3`);
+    await sql.query("VACUUM ANALYZE");
+    const seedSeconds = Math.round((Date.now() - t0) / 100) / 10;
+    log(`  seeded in ${seedSeconds} s`);
+
+    const tally = await startProcess(
+      [...START_FLAGS, CLI, "serve"],
+      { NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", DATABASE_URL: db.url, SESSION_SECRET, TELEMETRY_ID_SECRET: ID_SECRET, TELEMETRY_PURGE_CRON: "0 0 1 1 *", REPORT_TOKEN },
+      path.join(os.tmpdir(), `tally-bench-report-${process.pid}.log`),
+      /"port":(\d+)[^\n]*"tally listening/,
+    );
+    const time = async () => {
+      const latencies = [];
+      for (let i = 0; i < 43; i++) {
+        const t = performance.now();
+        const res = await fetch(`${tally.url}/report?days=30`, { headers: { authorization: `Bearer ${REPORT_TOKEN}` } });
+        const body = await res.json();
+        if (res.status !== 200 || !body.ok) throw new Error(`GET /report answered ${res.status}`);
+        if (i >= 3) latencies.push(performance.now() - t);
+      }
+      const r1 = (x) => Math.round(x * 10) / 10;
+      return { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), max: r1(Math.max(...latencies)) };
+    };
+    const open = await time();
+    log(`  every day from the rollup: p50 ${open.p50} ms, p99 ${open.p99} ms`);
+    const t1 = Date.now();
+    const { rows: days } = await sql.query(
+      "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM generate_series((now() AT TIME ZONE 'UTC')::date - 30, (now() AT TIME ZONE 'UTC')::date - 1, interval '1 day') d",
+    );
+    for (const { day } of days) await sql.query("SELECT * FROM tally_aggregate_day($1::date)", [day]);
+    const aggregateSeconds = Math.round((Date.now() - t1) / 100) / 10;
+    const aggregated = await time();
+    log(`  ${days.length} closed days aggregated in ${aggregateSeconds} s; report p50 ${aggregated.p50} ms, p99 ${aggregated.p99} ms`);
+    const rows = Number((await sql.query("SELECT count(*) AS n FROM telemetry_event")).rows[0].n);
+    await sql.end();
+    tally.child.kill("SIGTERM");
+    return { rows, days: 30, viewers: 20_000, seedSeconds, aggregateSeconds, daysAggregated: days.length, openDays: open, aggregated, requests: 40 };
+  } finally {
+    await db.drop().catch(() => {});
+  }
+}
+
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   const server = await databaseServer();
+  if (ONLY === "report") {
+    try {
+      const report = await reportScenario(server.url);
+      const file = path.join(RESULTS, `bench-report-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+      writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+      log(`JSON: ${path.relative(ROOT, file)}`);
+    } finally {
+      stopAll();
+      await server.stop();
+    }
+    return;
+  }
   const db = await scratchDatabase(server.url);
   log(`database: ${server.kind} (PostgreSQL ${db.version}), scratch database for this run`);
   try {
@@ -418,6 +503,7 @@ async function main() {
       variant: VARIANT,
       scenarios: scenarios.map(({ runs, ...s }) => ({ ...s, pairs: runs })),
       purge: purgeResult,
+      report: run("report") ? await reportScenario(server.url) : null,
     };
     const file = path.join(RESULTS, `bench-${report.date.replace(/[:.]/g, "-")}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
@@ -455,6 +541,9 @@ function table(report) {
   out.push(
     "",
     `variant: ${report.variant}; tally RSS: ${report.tallyStartRssMb} MB after start, ${report.tallyPeakRssMb} MB peak under ingest load`,
+    report.report
+      ? `report (GET /report?days=30, ${report.report.rows.toLocaleString("en")} rows over 30 days, ${report.report.viewers} viewers): p50 ${report.report.aggregated.p50} ms, p99 ${report.report.aggregated.p99} ms with the ${report.report.daysAggregated} closed days aggregated (${report.report.aggregateSeconds} s to aggregate them); p50 ${report.report.openDays.p50} ms, p99 ${report.report.openDays.p99} ms with none aggregated`
+      : "report: not run (--only)",
     p ? `purge: ${p.rowsDeleted} rows (${p.partitionsDropped} day partition(s)) in ${p.purgeMs} ms; ingest p99 ${p.ingestP99DuringPurge} ms during it (${p.answersDuringPurge} answers) vs ${p.ingestP99WithoutPurge} ms without` : "purge: not run (--only)",
     `machine: ${report.machine.cpus} × ${report.machine.cpu}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, PostgreSQL ${report.machine.postgres} (${report.machine.database}); ${report.settings.seededRows.toLocaleString("en")} rows; ${report.settings.pairs} pairs × ${report.settings.durationSeconds} s; load from ${report.settings.loader}`,
   );

@@ -40,6 +40,7 @@ const PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>tally — report</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="dashboard.css">
 <link rel="stylesheet" href="report.css">
 </head>
