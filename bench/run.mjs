@@ -329,7 +329,7 @@ async function reportScenario(serverUrl) {
 
     const tally = await startProcess(
       [...START_FLAGS, CLI, "serve"],
-      { NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", DATABASE_URL: db.url, SESSION_SECRET, TELEMETRY_ID_SECRET: ID_SECRET, TELEMETRY_PURGE_CRON: "0 0 1 1 *", REPORT_TOKEN },
+      { NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_URL: db.url, SESSION_SECRET, TELEMETRY_ID_SECRET: ID_SECRET, TELEMETRY_PURGE_CRON: "0 0 1 1 *", REPORT_TOKEN },
       path.join(os.tmpdir(), `tally-bench-report-${process.pid}.log`),
       /"port":(\d+)[^\n]*"tally listening/,
     );
