@@ -5,25 +5,9 @@
 import type { Store } from "./connection.js";
 import { query, statement } from "./sql.js";
 
-/**
- * Closed days not yet aggregated, oldest first: from the oldest day the rollup
- * still holds to the last day closed `graceSeconds` ago (a transaction begun
- * before midnight may commit its rows a little after).
- */
-const PENDING_DAYS = statement<[number], { day: string }>(
-  "tally_pending_aggregate_days",
-  `SELECT to_char(d, 'YYYY-MM-DD') AS day
-   FROM generate_series(
-          (SELECT min(day) FROM telemetry_daily),
-          ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1,
-          interval '1 day') AS d
-   WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = d::date)
-   ORDER BY d`,
-);
-
-const AGGREGATE_DAY = statement<[string], { events: number; rows: string }>(
-  "tally_aggregate_day",
-  "SELECT events, rows FROM tally_aggregate_day($1::date)",
+const AGGREGATE_PENDING = statement<[number], { day: string; events: number; rows: string }>(
+  "tally_aggregate_pending",
+  "SELECT to_char(day, 'YYYY-MM-DD') AS day, events, rows FROM tally_aggregate_pending($1)",
 );
 
 export interface AggregatedDay {
@@ -32,14 +16,13 @@ export interface AggregatedDay {
   rows: number;
 }
 
-export async function pendingAggregateDays(store: Store, graceSeconds: number): Promise<string[]> {
-  return (await query(store.pool, PENDING_DAYS, graceSeconds)).map((r) => r.day);
-}
-
-/** Aggregates one day; null when it was already aggregated (by this or another replica). */
-export async function aggregateDay(store: Store, day: string): Promise<AggregatedDay | null> {
-  const [row] = await query(store.pool, AGGREGATE_DAY, day);
-  return row ? { day, events: row.events, rows: Number(row.rows) } : null;
+/**
+ * Aggregates every closed day not yet aggregated, oldest first, in one call
+ * (prisma/functions/tally_aggregate_pending.sql): a day closes `graceSeconds`
+ * after midnight UTC. Returns the days this call aggregated.
+ */
+export async function aggregatePendingDays(store: Store, graceSeconds: number): Promise<AggregatedDay[]> {
+  return (await query(store.pool, AGGREGATE_PENDING, graceSeconds)).map((r) => ({ day: r.day, events: r.events, rows: Number(r.rows) }));
 }
 
 /** Deletes the aggregates (and their day claims) of days before `day` (YYYY-MM-DD); returns the days deleted. */

@@ -5,7 +5,7 @@
 // purge before it drops a day. Exactly once per day across replicas: each
 // day's claim is inserted in the same transaction as its aggregates.
 import type { Logger } from "pino";
-import { aggregateDay, pendingAggregateDays } from "../store/aggregates.js";
+import { aggregatePendingDays } from "../store/aggregates.js";
 import type { Store } from "../store/connection.js";
 
 /** A day is aggregated this long after it closed: a transaction begun before midnight may still commit its rows. */
@@ -21,14 +21,9 @@ export interface AggregationResult {
 
 export async function runAggregation(store: Store, logger?: Logger, graceSeconds = AGGREGATE_GRACE_SECONDS): Promise<AggregationResult> {
   const started = performance.now();
-  const days: string[] = [];
-  let rows = 0;
-  for (const day of await pendingAggregateDays(store, graceSeconds)) {
-    const done = await aggregateDay(store, day);
-    if (!done) continue;
-    days.push(day);
-    rows += done.rows;
-  }
+  const done = await aggregatePendingDays(store, graceSeconds);
+  const days = done.map((d) => d.day);
+  const rows = done.reduce((n, d) => n + d.rows, 0);
   const result = { days, rows, durationMs: Math.round(performance.now() - started) };
   if (days.length > 0) {
     logger?.info({ job: "aggregate", days: days.length, first: days[0], last: days.at(-1), rows, ms: result.durationMs }, "daily aggregates written");
