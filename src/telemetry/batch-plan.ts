@@ -12,6 +12,8 @@ export interface IngestRequest {
   /** The keyed hash of its Idempotency-Key and its body's fingerprint; null without a key. */
   key: { hash: string; body: string } | null;
   items: readonly EventCount[];
+  /** Rows of counts the items ask for (rowsOf(items)), computed once when the request is made. */
+  rows: number;
 }
 
 export type IngestOutcome =
@@ -55,7 +57,7 @@ export function planBatch(requests: readonly IngestRequest[]): BatchPlan {
     batch.viewers.push(r.viewerId);
     batch.keys.push(r.key?.hash ?? null);
     batch.bodies.push(r.key?.body ?? null);
-    batch.wants.push(rowsOf(r.items));
+    batch.wants.push(r.rows);
     for (const item of r.items) {
       batch.itemRequest.push(i + 1);
       batch.itemEvent.push(item.event);

@@ -17,7 +17,7 @@ export type IngestBatcher = Batcher<IngestRequest, IngestOutcome>;
 
 /** Group commit: batches weighed in rows of counts (INGEST_BATCH_MAX_ROWS). */
 export function createIngestBatcher(store: Store, logger: Logger, rateLimit: number, opts: BatcherOptions, metrics: TelemetryMetrics = noMetrics): IngestBatcher {
-  return createBatcher(createIngestCommit(store, logger, rateLimit, metrics), opts, (request) => rowsOf(request.items));
+  return createBatcher(createIngestCommit(store, logger, rateLimit, metrics), opts, (request) => request.rows);
 }
 
 function createIngestCommit(store: Store, logger: Logger, rateLimit: number, metrics: TelemetryMetrics) {
@@ -30,7 +30,7 @@ function createIngestCommit(store: Store, logger: Logger, rateLimit: number, met
       () => attempt().catch((err: unknown) => (classifyStoreError(err).kind === "transient" ? attempt() : Promise.reject(err))),
       metrics.storeError,
     );
-    metrics.batchCommitted(requests.length, requests.reduce((n, r) => n + rowsOf(r.items), 0), (performance.now() - started) / 1000);
+    metrics.batchCommitted(requests.length, requests.reduce((n, r) => n + r.rows, 0), (performance.now() - started) / 1000);
     return plan.outcomes(rows);
   };
 }
@@ -55,15 +55,17 @@ export interface RecordDeps {
 export async function recordOne(deps: RecordDeps, viewer: string, body: unknown, idempotencyKey: unknown): Promise<Recorded> {
   const items = deps.parseIngest(body);
   const key = parseIdempotencyKey(idempotencyKey);
+  const rows = rowsOf(items);
   // More rows than a viewer may store in a whole minute can never be accepted: refused for good, not 429.
-  if (deps.rateLimit > 0 && rowsOf(items) > deps.rateLimit) throw new TelemetryError("payload_too_large");
+  if (deps.rateLimit > 0 && rows > deps.rateLimit) throw new TelemetryError("payload_too_large");
   const outcome = await deps.batcher.submit({
     viewerId: deps.hashViewer(viewer),
     // The key is kept only as a keyed hash, with the body's fingerprint (a re-used key must carry the same body).
     key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) },
     items,
+    rows,
   });
-  deps.metrics.ingestRows(outcome.outcome, outcome.outcome === "stored" || outcome.outcome === "replayed" ? outcome.stored : rowsOf(items));
+  deps.metrics.ingestRows(outcome.outcome, outcome.outcome === "stored" || outcome.outcome === "replayed" ? outcome.stored : rows);
   switch (outcome.outcome) {
     case "rate_limited":
       throw new TelemetryError("rate_limited", outcome.retryAfter);

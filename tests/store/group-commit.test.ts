@@ -26,6 +26,7 @@ const one = (viewerId: string, count = 1, key: string | null = null): IngestRequ
   viewerId,
   key: key === null ? null : { hash: key, body: `count-${count}` },
   items: [{ event: "suggestion_shown", count }],
+  rows: count,
 });
 
 /** A batcher over the real store, with the commit the service uses. */
