@@ -1,15 +1,10 @@
 // The dev-only dashboard: GET /dashboard and its two assets. Not registered in
 // production, so there the page and assets answer 404 like any unknown route.
 // Everything is served from here (no fonts, scripts or CDNs): it works offline.
-import { readFileSync } from "node:fs";
 import type { Express } from "express";
 import type { Catalog } from "../catalog/catalog.js";
-import { endpoint, type EndpointContext } from "../http/endpoint.js";
-
-const ASSETS = new URL("../../src/dashboard/assets/", import.meta.url);
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+import type { EndpointContext } from "../http/endpoint.js";
+import { PAGE_ASSETS, serveAsset, servePage } from "../http/static-page.js";
 
 const escapeJsonForHtml = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
@@ -48,20 +43,15 @@ function page(catalog: Catalog): string {
 </main>
 <footer>Your own counts only, from the same session as the app. Counts, never content.</footer>
 <script type="application/json" id="tally-catalog">${escapeJsonForHtml(data)}</script>
+<script src="dashboard/chart.js" defer></script>
 <script src="dashboard/dashboard.js" defer></script>
 </body>
 </html>
 `;
 }
 
-/** GET /dashboard and its two assets, each with a strict CSP. */
+/** GET /dashboard and its assets, each with a strict CSP. */
 export function registerDashboard(app: Express, ctx: EndpointContext, catalog: Catalog): void {
-  const html = page(catalog);
-  const js = readFileSync(new URL("dashboard.js", ASSETS), "utf8");
-  const css = readFileSync(new URL("dashboard.css", ASSETS), "utf8");
-  const serve = (path: string, body: string, type: string) =>
-    app.get(path, endpoint(ctx, path, () => ({ body, type, headers: { "content-security-policy": CSP } })));
-  serve("/dashboard", html, "text/html; charset=utf-8");
-  serve("/dashboard/dashboard.js", js, "text/javascript; charset=utf-8");
-  serve("/dashboard/dashboard.css", css, "text/css; charset=utf-8");
+  servePage(app, ctx, "/dashboard", page(catalog), "html");
+  for (const name of ["dashboard.js", "chart.js", "dashboard.css"]) serveAsset(app, ctx, `/dashboard/${name}`, PAGE_ASSETS.dashboard, name);
 }

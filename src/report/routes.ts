@@ -7,29 +7,23 @@
 // and fetches /report with it. Everything is served from here (no CDN), under
 // a strict CSP, like the dev dashboard.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Express, Request } from "express";
+import { bearerToken } from "../auth/credentials.js";
 import { endpoint, type EndpointContext } from "../http/endpoint.js";
+import { PAGE_ASSETS, serveAsset, servePage } from "../http/static-page.js";
 import { TelemetryError } from "../telemetry/errors.js";
 import type { TelemetryService } from "../telemetry/service.js";
 
-const ASSETS = new URL("../../src/report/assets/", import.meta.url);
-const DASHBOARD_ASSETS = new URL("../../src/dashboard/assets/", import.meta.url);
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
-/** Throws 401 unauthorized unless the request carries the report token as a bearer token. */
+/** Throws 401 unauthorized unless the request carries the report token as a bearer token (read as sessions' are). */
 export function reportTokenCheck(token: string): (req: IncomingMessage) => void {
   const expected = digest(token);
   return (req) => {
-    const header = req.headers.authorization;
-    const match = typeof header === "string" ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
+    const given = bearerToken(req.headers);
     // Equal-length digests: the comparison takes the same time whatever was sent.
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) throw new TelemetryError("unauthorized");
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) throw new TelemetryError("unauthorized");
   };
 }
 
@@ -71,6 +65,7 @@ const PAGE = `<!doctype html>
   </section>
 </main>
 <footer>Counts across all viewers. No figure resting on fewer than K distinct viewers is shown.</footer>
+<script src="chart.js" defer></script>
 <script src="report.js" defer></script>
 </body>
 </html>
@@ -86,10 +81,8 @@ export function registerReport(app: Express, ctx: EndpointContext, telemetry: Te
       return { body: { ok: true, ...(await telemetry.report({ days: query.days, from: query.from, to: query.to })) } };
     }),
   );
-  const serve = (path: string, body: string, type: string) =>
-    app.get(path, endpoint(ctx, path, () => ({ body, type, headers: { "content-security-policy": CSP } })));
-  serve("/report/page", PAGE, "text/html; charset=utf-8");
-  serve("/report/report.js", readFileSync(new URL("report.js", ASSETS), "utf8"), "text/javascript; charset=utf-8");
-  serve("/report/report.css", readFileSync(new URL("report.css", ASSETS), "utf8"), "text/css; charset=utf-8");
-  serve("/report/dashboard.css", readFileSync(new URL("dashboard.css", DASHBOARD_ASSETS), "utf8"), "text/css; charset=utf-8");
+  servePage(app, ctx, "/report/page", PAGE, "html");
+  for (const name of ["report.js", "report.css"]) serveAsset(app, ctx, `/report/${name}`, PAGE_ASSETS.report, name);
+  // The chart and the base stylesheet are the dashboard's (the dashboard itself does not exist in production).
+  for (const name of ["chart.js", "dashboard.css"]) serveAsset(app, ctx, `/report/${name}`, PAGE_ASSETS.dashboard, name);
 }

@@ -24,7 +24,7 @@ test("in development the page and its assets are served with a strict CSP and no
   expect(page.headers["content-security-policy"]).toMatch(/default-src 'none'; script-src 'self'/);
   expect(page.text).not.toMatch(/https?:\/\//);
   expect(page.text).toContain('"accept_rate"'); // rates come from the catalog
-  for (const [asset, type] of [["dashboard.js", /javascript/], ["dashboard.css", /css/]] as const) {
+  for (const [asset, type] of [["dashboard.js", /javascript/], ["chart.js", /javascript/], ["dashboard.css", /css/]] as const) {
     const res = await request(dev.app).get(`/dashboard/${asset}`);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toMatch(type);
@@ -33,7 +33,7 @@ test("in development the page and its assets are served with a strict CSP and no
 });
 
 test("in production the page and its assets are 404 not_found", async () => {
-  for (const path of ["/dashboard", "/dashboard/dashboard.js", "/dashboard/dashboard.css"]) {
+  for (const path of ["/dashboard", "/dashboard/dashboard.js", "/dashboard/chart.js", "/dashboard/dashboard.css"]) {
     const res = await request(prod.app).get(path);
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ ok: false, error: "not_found" });

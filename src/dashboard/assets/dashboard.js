@@ -8,15 +8,8 @@
   var base = location.pathname.replace(/\/dashboard\/?$/, "");
   var statusEl = document.getElementById("status");
   var content = document.getElementById("content");
-  var colors = ["#3559e0", "#12b76a", "#f79009", "#7a5af8", "#f04438", "#06aed4", "#667085", "#dd2590"];
-  var SVG = "http://www.w3.org/2000/svg";
-
-  function el(tag, attrs, text) {
-    var node = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
+  var el = window.tallyChart.el;
+  var color = window.tallyChart.color;
 
   function show(message) {
     statusEl.textContent = message;
@@ -36,7 +29,7 @@
       var name = el("td", { title: e.description });
       // Set through the CSSOM: the page's CSP (style-src 'self') blocks style attributes.
       var swatch = el("span", { class: "swatch" });
-      swatch.style.background = colors[i % colors.length];
+      swatch.style.background = color(i);
       name.append(swatch, e.name);
       tr.append(name, el("td", { class: "num count" }, counts[e.name] || 0));
       body.append(tr);
@@ -58,39 +51,8 @@
   }
 
   function renderChart(series) {
-    var days = series.days;
-    var totals = days.map(function (_, d) {
-      var sum = 0;
-      catalog.events.forEach(function (e) { sum += (series.counts[e.name] || [])[d] || 0; });
-      return sum;
-    });
-    var max = Math.max(1, Math.max.apply(null, totals));
-    var W = 900, H = 220, left = 36, bottom = 22, top = 8;
-    var slot = (W - left) / days.length, bar = Math.max(2, slot * 0.7);
-    var svg = el("svg:svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Counts per day" });
-    [0, 0.5, 1].forEach(function (f) {
-      var y = top + (H - top - bottom) * (1 - f);
-      svg.append(el("svg:line", { x1: left, x2: W, y1: y, y2: y, stroke: "#e4e7ec" }));
-      svg.append(el("svg:text", { x: left - 6, y: y + 3, "text-anchor": "end" }, Math.round(max * f)));
-    });
-    days.forEach(function (day, d) {
-      var x = left + d * slot + (slot - bar) / 2;
-      var y = H - bottom;
-      catalog.events.forEach(function (e, i) {
-        var n = (series.counts[e.name] || [])[d] || 0;
-        if (!n) return;
-        var h = ((H - top - bottom) * n) / max;
-        y -= h;
-        var rect = el("svg:rect", { x: x, y: y, width: bar, height: h, fill: colors[i % colors.length] });
-        rect.append(el("svg:title", {}, day + " " + e.name + ": " + n));
-        svg.append(rect);
-      });
-      var every = Math.ceil(days.length / 10);
-      if (d % every === 0 || d === days.length - 1) {
-        svg.append(el("svg:text", { x: x + bar / 2, y: H - 6, "text-anchor": "middle" }, day.slice(5)));
-      }
-    });
-    document.getElementById("chart").replaceChildren(svg);
+    var rows = catalog.events.map(function (e) { return { name: e.name, values: series.counts[e.name] || [] }; });
+    window.tallyChart.stackedBars(document.getElementById("chart"), series.days, rows, "Counts per day");
   }
 
   function load(days) {

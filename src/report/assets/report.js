@@ -8,17 +8,10 @@
   var statusEl = document.getElementById("status");
   var content = document.getElementById("content");
   var login = document.getElementById("login");
-  var colors = ["#3559e0", "#12b76a", "#f79009", "#7a5af8", "#f04438", "#06aed4", "#667085", "#dd2590"];
-  var SVG = "http://www.w3.org/2000/svg";
+  var el = window.tallyChart.el;
+  var color = window.tallyChart.color;
   var KEY = "tally-report-token";
   var days = 30;
-
-  function el(tag, attrs, text) {
-    var node = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
 
   function show(message, askToken) {
     statusEl.textContent = message;
@@ -35,7 +28,7 @@
       var tr = el("tr", { "data-event": name });
       var label = el("td");
       var swatch = el("span", { class: "swatch" });
-      swatch.style.background = colors[i % colors.length];
+      swatch.style.background = color(i);
       label.append(swatch, name);
       tr.append(
         label,
@@ -58,40 +51,8 @@
   }
 
   function renderChart(report) {
-    var names = Object.keys(report.events);
-    var series = report.series;
-    var totals = series.days.map(function (_, d) {
-      var sum = 0;
-      names.forEach(function (n) { sum += series.counts[n][d] || 0; });
-      return sum;
-    });
-    var max = Math.max(1, Math.max.apply(null, totals));
-    var W = 900, H = 220, left = 44, bottom = 22, top = 8;
-    var slot = (W - left) / series.days.length, bar = Math.max(1, slot * 0.7);
-    var svg = el("svg:svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Counts per day across viewers" });
-    [0, 0.5, 1].forEach(function (f) {
-      var y = top + (H - top - bottom) * (1 - f);
-      svg.append(el("svg:line", { x1: left, x2: W, y1: y, y2: y, stroke: "#e4e7ec" }));
-      svg.append(el("svg:text", { x: left - 6, y: y + 3, "text-anchor": "end" }, Math.round(max * f)));
-    });
-    var every = Math.ceil(series.days.length / 10);
-    series.days.forEach(function (day, d) {
-      var x = left + d * slot + (slot - bar) / 2;
-      var y = H - bottom;
-      names.forEach(function (n, i) {
-        var v = series.counts[n][d];
-        if (!v) return;
-        var h = ((H - top - bottom) * v) / max;
-        y -= h;
-        var rect = el("svg:rect", { x: x, y: y, width: bar, height: h, fill: colors[i % colors.length] });
-        rect.append(el("svg:title", {}, day + " " + n + ": " + v));
-        svg.append(rect);
-      });
-      if (d % every === 0 || d === series.days.length - 1) {
-        svg.append(el("svg:text", { x: x + bar / 2, y: H - 6, "text-anchor": "middle" }, day.slice(5)));
-      }
-    });
-    document.getElementById("chart").replaceChildren(svg);
+    var rows = Object.keys(report.events).map(function (name) { return { name: name, values: report.series.counts[name] }; });
+    window.tallyChart.stackedBars(document.getElementById("chart"), report.series.days, rows, "Counts per day across viewers");
   }
 
   function load() {
