@@ -17,6 +17,9 @@ const bool = z
   })
   .transform((v) => ["true", "1", "yes", "on"].includes(v));
 
+/** Days the anonymous daily aggregates outlive their raw rows, unless TELEMETRY_AGGREGATE_RETENTION_DAYS says otherwise. */
+export const AGGREGATE_RETENTION_DAYS_DEFAULT = 400;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
   .string()
@@ -67,7 +70,7 @@ const envSchema = z.object({
   ),
   TELEMETRY_CATALOG: optionalString,
   TELEMETRY_RATE_LIMIT: int(0, 1_000_000).default(600),
-  TELEMETRY_AGGREGATE_RETENTION_DAYS: int(0, 36_500).default(400),
+  TELEMETRY_AGGREGATE_RETENTION_DAYS: int(0, 36_500).default(AGGREGATE_RETENTION_DAYS_DEFAULT),
   TELEMETRY_REPORT_MIN_VIEWERS: int(2, 1_000_000).default(5),
   REPORT_TOKEN: optionalString,
   METRICS_PORT: optionalString.pipe(

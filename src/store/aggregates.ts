@@ -36,20 +36,6 @@ export async function deleteAggregatesBefore(store: Store, day: string): Promise
   return days.count;
 }
 
-export interface AggregateRetentionInfo {
-  oldestDay: string | null;
-  days: number;
-}
-
-export async function aggregateInfo(store: Store): Promise<AggregateRetentionInfo> {
-  const prisma = await store.prisma();
-  const [oldest, days] = await Promise.all([
-    prisma.aggregatedDay.findFirst({ orderBy: { day: "asc" }, select: { day: true } }),
-    prisma.aggregatedDay.count(),
-  ]);
-  return { oldestDay: oldest ? oldest.day.toISOString().slice(0, 10) : null, days };
-}
-
 /**
  * A report's rows for the UTC days lo..hi: per (day, event) the count and its
  * distinct viewers, from the aggregates for aggregated days and from the

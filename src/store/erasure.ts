@@ -2,7 +2,7 @@
 // finds every table with a viewer_id column in the catalog and deletes from
 // each, in the lock order of ingest, in one transaction.
 import type { Store } from "./connection.js";
-import { queryOne, statement } from "./sql.js";
+import { inTransaction, queryOne, statement } from "./sql.js";
 
 const FORGET = statement<[string], { n: number }>("tally_forget", "SELECT tally_forget($1)::int AS n");
 
@@ -12,19 +12,10 @@ const FORGET = statement<[string], { n: number }>("tally_forget", "SELECT tally_
  * timeout, so it runs in a transaction with `timeoutMs` of its own.
  */
 export async function forgetViewer(store: Store, viewerId: string, timeoutMs: number): Promise<number> {
-  const client = await store.pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(store.pool, async (client) => {
     await client.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
-    const { n } = await queryOne(client, FORGET, viewerId);
-    await client.query("COMMIT");
-    return n;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return (await queryOne(client, FORGET, viewerId)).n;
+  });
 }
 
 /** The rows of counts stored for `viewerId` (the rollup sums them exactly). */

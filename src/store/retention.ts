@@ -2,7 +2,7 @@
 // detached CONCURRENTLY and dropped when expired), the boundary day's rows,
 // spent bookkeeping, and the record of purge runs.
 import type { Store } from "./connection.js";
-import { query, queryOne, statement, type Statement } from "./sql.js";
+import { inTransaction, query, queryOne, statement, type Statement } from "./sql.js";
 
 /** Day partitions kept ready before and after today (UTC). */
 const PARTITION_DAYS_BEHIND = 1;
@@ -98,20 +98,12 @@ const ROLLUP_OF_DAY = statement<[string], { n: number }>(
  * transaction; returns the rows it held (read from the rollup, not counted).
  */
 export async function dropDetachedPartition(store: Store, p: Partition): Promise<number> {
-  const client = await store.pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(store.pool, async (client) => {
     await query(client, ERASURE_LOCK);
     const { n } = await queryOne(client, ROLLUP_OF_DAY, p.day);
     await query(client, partitionDdl(p.name, (q) => `DROP TABLE ${q}`));
-    await client.query("COMMIT");
     return n;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 const DELETE_BEFORE = statement<[Date, number], { n: number }>("tally_delete_before", "SELECT tally_delete_before($1::timestamptz, $2::int) AS n");
@@ -152,7 +144,7 @@ export async function deleteExpiredBookkeeping(store: Store, now: Date): Promise
   const prisma = await store.prisma();
   const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
   await prisma.$transaction([
-    prisma.$executeRaw`SELECT pg_advisory_xact_lock(1952541805, 0)`,
+    prisma.$executeRawUnsafe(ERASURE_LOCK.text), // a constant statement, no parameters
     prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: hoursAgo(IDEMPOTENCY_WINDOW_HOURS) } } }),
     prisma.rateWindow.deleteMany({ where: { windowStart: { lt: hoursAgo(RATE_WINDOW_KEEP_HOURS) } } }),
     prisma.jobClaim.deleteMany({ where: { slot: { lt: hoursAgo(7 * 24) } } }),

@@ -36,3 +36,19 @@ export async function queryOne<P extends readonly unknown[], R>(db: Queryable, s
   if (row === undefined) throw new Error(`statement returned no row: ${s.name ?? s.text.slice(0, 40)}`);
   return row;
 }
+
+/** Runs `work` on one pooled connection inside BEGIN … COMMIT; ROLLBACK (and rethrow) when it fails. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -4,6 +4,7 @@
 // with their rollup rows; the boundary day's rows are deleted in bounded
 // batches. One replica at a time (an advisory lock): nothing is dropped twice.
 import type { Logger } from "pino";
+import { AGGREGATE_RETENTION_DAYS_DEFAULT } from "../config.js";
 import { LOCK_KEYS, withTryAdvisoryLock } from "../store/advisory-lock.js";
 import { deleteAggregatesBefore } from "../store/aggregates.js";
 import type { Store } from "../store/connection.js";
@@ -25,7 +26,7 @@ const DAY_MS = 86_400_000;
 
 export interface PurgeOptions {
   retentionDays: number;
-  /** Days the daily aggregates outlive the raw rows (0: deleted with them). Default 400. */
+  /** Days the daily aggregates outlive the raw rows (0: deleted with them); default as TELEMETRY_AGGREGATE_RETENTION_DAYS's. */
   aggregateRetentionDays?: number;
   dryRun?: boolean;
   trigger: "cron" | "cli";
@@ -88,7 +89,9 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
       rows += n;
     }
     await deleteExpiredBookkeeping(store, now);
-    const keepFrom = new Date(Date.parse(cutoff.toISOString().slice(0, 10)) - (opts.aggregateRetentionDays ?? 400) * DAY_MS).toISOString().slice(0, 10);
+    // Aggregates outlive their day's raw rows by their own retention, counted from the cutoff's day.
+    const keepDays = opts.aggregateRetentionDays ?? AGGREGATE_RETENTION_DAYS_DEFAULT;
+    const keepFrom = new Date(Date.parse(cutoff.toISOString().slice(0, 10)) - keepDays * DAY_MS).toISOString().slice(0, 10);
     const aggregateDaysDeleted = await deleteAggregatesBefore(store, keepFrom);
     const result = finish(rows, dropped, false, aggregated.days.length, aggregateDaysDeleted);
     await recordPurgeRun(store, { ...result, rowsDeleted: rows, trigger: opts.trigger });
