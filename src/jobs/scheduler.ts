@@ -19,23 +19,30 @@ const AGGREGATION_CRON = "5 * * * *";
 const describe = (err: unknown) => ({ type: (err as Error).name, message: (err as Error).message });
 
 export function startScheduler(telemetry: TelemetryService, opts: { purgeCron: string }, logger: Logger): Scheduler {
-  const tasks: ScheduledTask[] = [
+  /** Every replica's cron fires; the one that claims the tick (its second) runs `work`. Failures are logged. */
+  const onOneReplica = (job: "purge" | "aggregate", cron: string, work: () => Promise<unknown>) =>
     schedule(
-      opts.purgeCron,
+      cron,
       async (ctx) => {
         try {
           const slot = new Date(Math.floor(ctx.date.getTime() / 1000) * 1000);
-          if (!(await telemetry.claimTick("purge", slot))) {
-            logger.debug({ job: "purge", slot: slot.toISOString() }, "purge tick claimed by another replica");
+          if (!(await telemetry.claimTick(job, slot))) {
+            logger.debug({ job, slot: slot.toISOString() }, "tick claimed by another replica");
             return;
           }
-          await telemetry.purge({ trigger: "cron" });
+          await work();
         } catch (err) {
-          logger.error({ job: "purge", err: describe(err) }, "purge failed");
+          logger.error({ job, err: describe(err) }, `${job} failed`);
         }
       },
-      { name: "tally-purge", noOverlap: true },
-    ),
+      { name: `tally-${job}`, noOverlap: true },
+    );
+
+  const tasks: ScheduledTask[] = [
+    onOneReplica("purge", opts.purgeCron, () => telemetry.purge({ trigger: "cron" })),
+    // The claim spares the other replicas the work; each day's own claim is what makes it exactly once.
+    onOneReplica("aggregate", AGGREGATION_CRON, () => telemetry.aggregate()),
+    // Every replica: creating partitions and deleting spent bookkeeping are idempotent.
     schedule(
       MAINTENANCE_CRON,
       async () => {
@@ -47,20 +54,6 @@ export function startScheduler(telemetry: TelemetryService, opts: { purgeCron: s
         }
       },
       { name: "tally-maintenance", noOverlap: true },
-    ),
-    schedule(
-      AGGREGATION_CRON,
-      async (ctx) => {
-        try {
-          // The claim spares the other replicas the work; each day's own claim is what makes it exactly once.
-          const slot = new Date(Math.floor(ctx.date.getTime() / 1000) * 1000);
-          if (!(await telemetry.claimTick("aggregate", slot))) return;
-          await telemetry.aggregate();
-        } catch (err) {
-          logger.error({ job: "aggregate", err: describe(err) }, "aggregation failed");
-        }
-      },
-      { name: "tally-aggregate", noOverlap: true },
     ),
   ];
   return {
