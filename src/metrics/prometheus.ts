@@ -40,7 +40,7 @@ export function createMetrics(): Metrics {
   const jobSeconds = new Histogram({ ...r, name: "tally_job_duration_seconds", help: "Duration of purge and aggregation runs.", labelNames: ["job"] as const, buckets: JOB_BUCKETS });
   const jobRows = new Counter({ ...r, name: "tally_job_rows_total", help: "Rows deleted by the purge, rows summed by the aggregation.", labelNames: ["job"] as const });
   const partitions = new Counter({ ...r, name: "tally_purge_partitions_dropped_total", help: "Day partitions dropped by the purge." });
-  const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated (by this replica)." });
+  const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated by this replica (by the hourly job or a purge)." });
   const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const });
 
   let pool: (() => PoolStats) | undefined;
@@ -75,7 +75,7 @@ export function createMetrics(): Metrics {
       lastSuccess.set({ job: run.job }, Date.now() / 1000);
       if (run.rows) jobRows.inc({ job: run.job }, run.rows);
       if (run.partitionsDropped) partitions.inc(run.partitionsDropped);
-      if (run.job === "aggregate" && run.daysAggregated) days.inc(run.daysAggregated);
+      if (run.daysAggregated) days.inc(run.daysAggregated); // the purge aggregates too
     },
   };
 

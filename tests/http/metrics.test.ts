@@ -8,7 +8,7 @@ import { createLogger } from "../../src/logger.js";
 import { startService, type RunningService } from "../../src/server.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
 
 /** Every series README "Metrics" documents (besides prom-client's process defaults). */
 const DOCUMENTED = [
@@ -102,7 +102,7 @@ test("the documented series are exposed, count what happened, and carry no viewe
 
   // Nothing personal: not the ids, their hashes, the keys, the tokens, the report token.
   const hash = createViewerHasher(TEST_ID_SECRET);
-  const secrets = [...viewers, ...viewers.map(hash), ...keys, ...keys.map((k) => createHash("sha256").update(k).digest("hex")), ...tokens, REPORT_TOKEN, "alice", "555"];
+  const secrets = [...viewers, ...viewers.map(hash), ...keys, ...keys.map((k) => createHash("sha256").update(k).digest("hex")), ...tokens, REPORT_TOKEN, "alice", "555-0100"]; // not bare "555": a sample value may hold those digits
   for (const s of secrets) expect(text).not.toContain(s);
   // Every label value of tally's series is from a fixed vocabulary (route patterns, statuses, codes, names).
   const tallyLines = text.split("\n").filter((l) => l.startsWith("tally_"));
@@ -115,9 +115,14 @@ test("jobs report their runs: purge and aggregation, with their figures and last
   const before = await scrape();
   expect(value(before, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBeUndefined();
   const started = Date.now() / 1000;
+  // Counts three days ago: the purge aggregates the three closed days before anything else.
+  const { rows } = await db.sql.query<{ at: Date }>("SELECT now() - interval '3 days' AS at");
+  await seedRows(db, "metrics-seeded-viewer-hash", "suggestion_shown", rows[0]!.at, 2);
   await service.telemetry.purge({ trigger: "cli" });
   await service.telemetry.aggregate();
   const after = await scrape();
+  // Days aggregated count wherever they were aggregated (here all by the purge; the hourly job found none left).
+  expect(value(after, "tally_aggregate_days_total")).toBe(3);
   expect(value(after, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBe(1);
   expect(value(after, 'tally_job_runs_total{job="aggregate",outcome="ok"}')).toBe(1);
   expect(value(after, 'tally_job_duration_seconds_count{job="purge"}')).toBe(1);
