@@ -41,6 +41,11 @@ describe("configuration", () => {
     [{ REQUEST_TIMEOUT_MS: "10" }, /REQUEST_TIMEOUT_MS/],
     [{ INGEST_BATCH_WAIT_MS: "51" }, /INGEST_BATCH_WAIT_MS/],
     [{ INGEST_BATCH_MAX_ROWS: "0" }, /INGEST_BATCH_MAX_ROWS/],
+    [{ TELEMETRY_REPORT_MIN_VIEWERS: "1" }, /TELEMETRY_REPORT_MIN_VIEWERS/],
+    [{ TELEMETRY_AGGREGATE_RETENTION_DAYS: "-1" }, /TELEMETRY_AGGREGATE_RETENTION_DAYS/],
+    [{ METRICS_PORT: "metrics" }, /METRICS_PORT/],
+    [{ METRICS_PORT: "70000" }, /METRICS_PORT/],
+    [{ METRICS_PORT: "3000" }, /METRICS_PORT must differ from PORT/],
   ])("%j stops start-up with a message naming the variable", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -63,6 +68,22 @@ describe("configuration", () => {
     expect(c.auth.allowDevViewer).toBe(false);
     expect(c.idSecretIsDevDefault).toBe(false);
     expect(c.auth.secretIsDevDefault).toBe(false);
+  });
+
+  test("reports and metrics: defaults, the off switches, and a report token long enough in production", () => {
+    const d = loadConfig({});
+    expect(d.telemetry).toMatchObject({ aggregateRetentionDays: 400, reportMinViewers: 5 });
+    expect([d.reportToken, d.metricsPort]).toEqual([undefined, undefined]);
+    expect(loadConfig({ TELEMETRY_AGGREGATE_RETENTION_DAYS: "0", REPORT_TOKEN: "", METRICS_PORT: "" })).toMatchObject({
+      telemetry: { aggregateRetentionDays: 0 },
+      reportToken: undefined,
+      metricsPort: undefined,
+    });
+    expect(loadConfig({ METRICS_PORT: "0" }).metricsPort).toBe(0); // any free port
+    expect(loadConfig({ REPORT_TOKEN: "short" }).reportToken).toBe("short"); // development: allowed
+    const production = { NODE_ENV: "production", DATABASE_URL: "postgresql://db/tally", TELEMETRY_ID_SECRET: "ab".repeat(32), SESSION_SECRET: "s".repeat(40) };
+    expect(() => loadConfig({ ...production, REPORT_TOKEN: "x".repeat(15) })).toThrow(/REPORT_TOKEN: expected at least 16 characters/);
+    expect(loadConfig({ ...production, REPORT_TOKEN: "x".repeat(16) }).reportToken).toBe("x".repeat(16));
   });
 
   test("TELEMETRY_ENABLED accepts false/0 and true/1", () => {

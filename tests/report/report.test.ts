@@ -249,6 +249,7 @@ describe("GET /report and the report page", () => {
     for (const counts of Object.values(body.series.counts)) expect(counts).toHaveLength(30);
     expect((await report("")).series.days).toHaveLength(30); // default
     expect((await report("?days=99999")).series.days).toHaveLength(3660); // clamped like the summary's window
+    expect((await report("?days=0")).series.days).toHaveLength(1);
     expect((await report("?from=2026-02-27&to=2026-03-02")).series.days).toEqual(["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"]);
 
     const bad: [string, string][] = [
