@@ -9,10 +9,8 @@ import { createViewerResolver } from "./auth/session.js";
 import type { Config } from "./config.js";
 import { createRequestLog } from "./http/request-log.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
-import type { Metrics } from "./metrics/prometheus.js";
 import type { TelemetryService } from "./telemetry/service.js";
 import { openRuntime, StartupError } from "./runtime.js";
-
 
 export interface RunningService {
   server: Server;
@@ -67,18 +65,13 @@ function warnAboutWeakSettings(config: Config, logger: Logger): void {
  * Boots the service. `signal` aborts start-up (Ctrl-C while the embedded
  * database starts): whatever was started is stopped again before it rejects.
  * A failure (database unreachable, port in use) also stops what was started,
- * and rejects with a StartupError or DatabaseUnreachableError of one line.
- */
-/**
- * Boots the service. `signal` aborts start-up (Ctrl-C while the embedded
- * database starts): whatever was started is stopped again before it rejects.
- * A failure (database unreachable, port in use) also stops what was started,
  * and rejects with an error of one line.
  */
 export async function startService(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningService> {
   warnAboutWeakSettings(config, logger);
   // prom-client is loaded only when metrics are asked for.
-  const metrics: Metrics | undefined = config.metricsPort === undefined ? undefined : (await import("./metrics/prometheus.js")).createMetrics();
+  const prometheus = config.metricsPort === undefined ? undefined : await import("./metrics/prometheus.js");
+  const metrics = prometheus?.createMetrics();
   const runtime = await openRuntime(config, logger, { ...(signal ? { signal } : {}), ...(metrics ? { metrics: metrics.telemetry } : {}) });
   let metricsServer: Server | undefined;
   try {
@@ -89,7 +82,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       resolveViewer: createViewerResolver(config),
       logger,
       requestLog,
-      ...(metrics ? { observe: (route, status, outcome, seconds) => metrics.request(route, status, outcome, seconds) } : {}),
+      ...(metrics ? { observe: metrics.request } : {}),
     });
     const server = createServer(serverTimeouts(config.requestTimeoutMs), app);
     await new Promise<void>((resolve, reject) => {
@@ -110,10 +103,9 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     }
     const { port } = server.address() as AddressInfo;
     let metricsPort: number | undefined;
-    if (metrics && config.metricsPort !== undefined) {
+    if (prometheus && metrics && config.metricsPort !== undefined) {
       metrics.watchPool(runtime.telemetry.poolStats);
-      const { startMetricsServer } = await import("./metrics/prometheus.js");
-      const started = await startMetricsServer(metrics, config.host, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
+      const started = await prometheus.startMetricsServer(metrics, config.host, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
         server.close();
         throw err.code === "EADDRINUSE" ? new StartupError(`METRICS_PORT ${config.metricsPort} on ${config.host} is already in use`) : err;
       });

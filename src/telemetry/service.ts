@@ -34,7 +34,6 @@ import { buildReport, parseReportRange, type Report } from "./report.js";
 import { buildSummary, type Summary } from "./summarize.js";
 import { createIngestParser, parseDays } from "./validation.js";
 
-
 /** Summaries read together: those of one event-loop turn, at most 50 (no waiting for company). */
 const SUMMARY_BATCHING = { maxWaitMs: 0, maxRows: 50 };
 
