@@ -42,28 +42,32 @@ export async function deleteAggregatesBefore(store: Store, day: string): Promise
  * rollup for the others ("open" days); and per event the distinct viewers
  * across all open days together (day null), which only the rollup can count.
  */
-const REPORT_ROWS = statement<[string, string], { day: string | null; event: string; count: number | null; viewers: number; aggregated: boolean }>(
+const REPORT_ROWS = statement<[string, string], { day: string | null; event: string; count: number | null; viewers: number }>(
   "tally_report_rows",
-  `WITH closed AS (SELECT day FROM telemetry_aggregated_day WHERE day BETWEEN $1::date AND $2::date),
+  `WITH open_days AS (
+          SELECT ARRAY(SELECT g::date FROM generate_series($1::date, $2::date, interval '1 day') g
+                       WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)) AS days),
         open AS (
+          -- Only the open days' rollup rows are read (by the day index): filtering the whole
+          -- range's rows against the aggregated days would scan every closed day too.
           SELECT d.day, d.event, d.viewer_id, d.count FROM telemetry_daily d
-          WHERE d.day BETWEEN $1::date AND $2::date AND d.count > 0
-            AND NOT EXISTS (SELECT 1 FROM closed c WHERE c.day = d.day))
-   SELECT to_char(a.day, 'YYYY-MM-DD') AS day, a.event, a.count::float8 AS count, a.viewers, true AS aggregated
+          WHERE d.day = ANY ((SELECT days FROM open_days)::date[]) AND d.count > 0)
+   SELECT to_char(a.day, 'YYYY-MM-DD') AS day, a.event, a.count::float8 AS count, a.viewers
    FROM telemetry_aggregate a WHERE a.day BETWEEN $1::date AND $2::date
    UNION ALL
-   SELECT to_char(o.day, 'YYYY-MM-DD'), o.event, sum(o.count)::float8, count(*)::int, false FROM open o GROUP BY o.day, o.event
+   SELECT to_char(o.day, 'YYYY-MM-DD'), o.event, sum(o.count)::float8, count(*)::int FROM open o GROUP BY o.day, o.event
    UNION ALL
-   SELECT NULL, o.event, NULL, count(DISTINCT o.viewer_id)::int, false FROM open o GROUP BY o.event`,
+   -- Across several open days (one open day's per-day rows already say it):
+   SELECT NULL, o.event, NULL, count(DISTINCT o.viewer_id)::int FROM open o
+   WHERE cardinality((SELECT days FROM open_days)) > 1 GROUP BY o.event`,
 );
 
 export interface ReportRow {
-  /** YYYY-MM-DD; null: the distinct viewers of `event` across all open days. */
+  /** YYYY-MM-DD; null: the distinct viewers of `event` across all open days (only when there are several). */
   day: string | null;
   event: string;
   count: number | null;
   viewers: number;
-  aggregated: boolean;
 }
 
 export async function readReportRows(store: Store, from: string, to: string): Promise<ReportRow[]> {

@@ -103,18 +103,15 @@ export function buildReport(catalog: Catalog, range: ReportRange, k: number, row
     const total = totals.get(r.event);
     const series = perDay.get(r.event);
     if (!total || !series) continue; // an event no longer in the catalog is not shown
-    if (r.day === null) {
-      // Distinct viewers across the open days: exact, and a lower bound for the whole range.
-      total.viewers = Math.max(total.viewers, r.viewers);
-      continue;
-    }
+    // Any day's viewers, or those across the open days together: the range has at least as many.
+    // (Across the open days is exact and at least each open day's; alone it is the whole answer.)
+    total.viewers = Math.max(total.viewers, r.viewers);
+    if (r.day === null) continue;
     const at = index.get(r.day);
     if (at === undefined || r.count === null) continue;
     series.counts[at]! += r.count;
     series.viewers[at] = r.viewers;
     total.count += r.count;
-    // An aggregated day's viewers: the range has at least as many.
-    if (r.aggregated) total.viewers = Math.max(total.viewers, r.viewers);
   }
 
   const events: Record<string, EventFigures> = {};
