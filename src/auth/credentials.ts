@@ -1,7 +1,7 @@
 // Reading credentials from request headers, shared by every session resolver,
 // and the one rule for what a viewer id is.
-import { parse as parseCookie } from "cookie";
 import type { IncomingHttpHeaders } from "node:http";
+import { sessionCookie } from "../contract/index.js";
 
 /**
  * Session -> the session's own viewer id, or null when there is no valid
@@ -50,24 +50,13 @@ export function introspectedViewerId(value: unknown): string | null {
   return exactViewerId(value);
 }
 
-// RFC 6265 cookie-octets: no white space, quotes, commas, semicolons or backslashes.
-const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
-
 /**
- * A cookie's value exactly as sent — never percent-decoded, so it can be
- * forwarded as it came (decoding would let `a%3B%20b%3D1` smuggle another
- * cookie in) — or undefined when it is absent or not made of cookie-octets.
+ * A session cookie's value, by the contract's one rule (sessionCookie): exactly
+ * as sent, cookie-octets only, and unambiguous — two cookies of that name with
+ * different values are no session. The proxy forwards by the same rule.
  */
 export function readCookie(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const header = headers.cookie;
-  if (!header || header.length > 16 * 1024) return undefined;
-  let value: string | undefined;
-  try {
-    value = parseCookie(header, { decode: (v) => v })[name];
-  } catch {
-    return undefined;
-  }
-  return value !== undefined && COOKIE_VALUE.test(value) ? value : undefined;
+  return sessionCookie(headers.cookie, name);
 }
 
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {

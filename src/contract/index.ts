@@ -41,6 +41,26 @@ export const REQUEST_ID_PATTERN = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 /** An Idempotency-Key: a plain token of 1..128 characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** How long the service remembers an Idempotency-Key, and how long a session binding is accepted. */
+export const KEY_WINDOW_MS = 24 * 3_600_000;
+/**
+ * The emitter gives a request up this long after it was first sent (or after
+ * its binding was issued): an hour inside KEY_WINDOW_MS, so a retry never
+ * arrives after the service has forgotten the key (which would store it twice).
+ */
+export const CLIENT_GIVE_UP_MS = KEY_WINDOW_MS - 3_600_000;
+
+/**
+ * The header carrying a session binding: the service's proof of which viewer
+ * was signed in when a count was tracked (GET /binding issues it; the emitter
+ * sends it with every request of that count). Opaque to the browser: an issue
+ * time, a random nonce and a keyed MAC over the viewer, nothing that names or
+ * links a viewer outside this service.
+ */
+export const BINDING_HEADER = "tally-binding";
+/** b1.<issued, µs since the epoch, base 36>.<nonce, 8 bytes>.<MAC, 16 bytes> (base64url). */
+export const BINDING_PATTERN = /^b1\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{22}$/;
+
 /** Every error code of the HTTP contract, with its status. */
 export const ERROR_STATUS = {
   invalid_body: 400,
@@ -52,6 +72,8 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   cross_site: 403,
   not_found: 404,
+  session_mismatch: 409,
+  erased: 410,
   telemetry_disabled: 404,
   request_timeout: 408,
   payload_too_large: 413,
@@ -63,6 +85,34 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The value of the session cookie `name` in a Cookie header, by the one rule
+ * the service and the proxy share: exactly as sent (never percent-decoded, so
+ * it can be forwarded as it came), made only of RFC 6265 cookie-octets, and
+ * unambiguous. Several cookies of that name with different values (a sibling
+ * subdomain can set one beside the app's own) are no session at all, rather
+ * than a guess at which one is the app's. Absent, malformed or ambiguous:
+ * undefined.
+ */
+export function sessionCookie(header: string | null | undefined, name: string): string | undefined {
+  if (!header || header.length > 16 * 1024) return undefined;
+  let value: string | undefined;
+  for (const raw of header.split(";")) {
+    // "; " separates cookies: leading white space is the separator's, any other makes another name (` session =x` is not `session`).
+    const part = raw.trimStart();
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq) !== name) continue;
+    const v = part.slice(eq + 1).trim();
+    if (!COOKIE_VALUE.test(v)) return undefined; // a quoted value included: tally's sessions are never quoted
+    if (value !== undefined && value !== v) return undefined; // ambiguous
+    value = v;
+  }
+  return value;
+}
+
+// RFC 6265 cookie-octets: no white space, quotes, commas, semicolons or backslashes.
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
 /** What the cross-site rule reads of a request; header values as the request has them. */
 export interface WriteOrigin {
