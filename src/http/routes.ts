@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Express, Request } from "express";
 import type { ViewerResolver } from "../auth/session.js";
 import type { Config } from "../config.js";
+import { BINDING_HEADER } from "../contract/index.js";
 import { TelemetryError } from "../telemetry/errors.js";
 import { ERASURE_TIMEOUT_MS, type TelemetryService } from "../telemetry/service.js";
 import { readJsonBody } from "./body.js";
@@ -34,8 +35,19 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
       const viewer = await sessionViewer(resolveViewer, req);
       const body = await readJsonBody(req);
       // Answered only once the batch holding this request has committed.
-      const { stored, replayed } = await telemetry.record(viewer, body, req.headers["idempotency-key"]);
+      const { stored, replayed } = await telemetry.record(viewer, body, req.headers["idempotency-key"], req.headers[BINDING_HEADER]);
       return { body: { ok: true, stored }, ...(replayed ? { headers: { "idempotent-replayed": "true" } } : {}) };
+    }),
+  );
+
+  // The emitter asks for a binding when it starts and whenever the session may
+  // have changed, and sends it with every count it tracks under this session.
+  app.get(
+    "/binding",
+    endpoint(ctx, "/binding", async (req) => {
+      telemetry.assertEnabled();
+      const viewer = await sessionViewer(resolveViewer, req);
+      return { body: { ok: true, binding: await telemetry.bind(viewer) } };
     }),
   );
 
@@ -61,7 +73,7 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
       async (req) => {
         assertSameSiteWrite(req, origins);
         const viewer = await sessionViewer(resolveViewer, req);
-        return { body: { ok: true, deleted: await telemetry.forget(viewer) } };
+        return { body: { ok: true, deleted: (await telemetry.forget(viewer)).events } };
       },
       createDeadlines(Math.max(config.requestTimeoutMs, ERASURE_TIMEOUT_MS)),
     ),

@@ -8,6 +8,10 @@ import { query, statement } from "./sql.js";
 /** A batch as tally_ingest takes it: one entry per request, items pointing at their request (1-based). */
 export interface IngestBatch {
   viewers: string[];
+  /** Each request's viewer's erasure subject (tombstones, the row budget). */
+  subjects: string[];
+  /** When each request's session binding was issued (µs, the database's clock), or null: unbound. */
+  boundAt: (number | null)[];
   /** Keyed hash of each request's Idempotency-Key, or null. */
   keys: (string | null)[];
   /** Fingerprint of each keyed request's body, or null. */
@@ -21,20 +25,23 @@ export interface IngestBatch {
 
 export interface IngestRow {
   req: number;
-  outcome: "stored" | "replayed" | "key_reused" | "rate_limited";
+  outcome: "stored" | "replayed" | "key_reused" | "rate_limited" | "erased";
   stored: number;
   retry_after: number | null;
 }
 
-const INGEST = statement<[string[], (string | null)[], (string | null)[], number[], number[], string[], number[], number], IngestRow>(
+const INGEST = statement<
+  [string[], string[], (number | null)[], (string | null)[], (string | null)[], number[], number[], string[], number[], number],
+  IngestRow
+>(
   "tally_ingest",
   `SELECT req, outcome, stored, retry_after
-   FROM tally_ingest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[], $8::int)`,
+   FROM tally_ingest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int)`,
 );
 
 /** Stores a batch; one row per request, in request order. `rateLimit` 0: no budget. */
 export async function ingestBatch(store: Store, b: IngestBatch, rateLimit: number): Promise<IngestRow[]> {
-  const call = () => query(store.pool, INGEST, b.viewers, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit);
+  const call = () => query(store.pool, INGEST, b.viewers, b.subjects, b.boundAt, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit);
   try {
     return await call();
   } catch (err) {

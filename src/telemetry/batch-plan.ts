@@ -9,6 +9,10 @@ import type { EventCount } from "./validation.js";
 export interface IngestRequest {
   /** The hashed viewer id. */
   viewerId: string;
+  /** The viewer's erasure subject (tombstones, the row budget). */
+  subject: string;
+  /** When the request's session binding was issued (µs, the database's clock); null: the request carried none. */
+  boundAt: number | null;
   /** The keyed hash of its Idempotency-Key and its body's fingerprint; null without a key. */
   key: { hash: string; body: string } | null;
   items: readonly EventCount[];
@@ -19,6 +23,7 @@ export interface IngestRequest {
 export type IngestOutcome =
   | { outcome: "stored" | "replayed"; stored: number }
   | { outcome: "key_reused"; stored: 0 }
+  | { outcome: "erased"; stored: 0 }
   | { outcome: "rate_limited"; stored: 0; retryAfter: number };
 
 export interface BatchPlan {
@@ -52,9 +57,11 @@ export function planBatch(requests: readonly IngestRequest[]): BatchPlan {
     sent.push(r);
   }
 
-  const batch: IngestBatch = { viewers: [], keys: [], bodies: [], wants: [], itemRequest: [], itemEvent: [], itemCount: [] };
+  const batch: IngestBatch = { viewers: [], subjects: [], boundAt: [], keys: [], bodies: [], wants: [], itemRequest: [], itemEvent: [], itemCount: [] };
   sent.forEach((r, i) => {
     batch.viewers.push(r.viewerId);
+    batch.subjects.push(r.subject);
+    batch.boundAt.push(r.boundAt);
     batch.keys.push(r.key?.hash ?? null);
     batch.bodies.push(r.key?.body ?? null);
     batch.wants.push(r.rows);
@@ -88,6 +95,8 @@ function fromRow(row: IngestRow): IngestOutcome {
       return { outcome: "rate_limited", stored: 0, retryAfter: row.retry_after ?? 60 };
     case "key_reused":
       return { outcome: "key_reused", stored: 0 };
+    case "erased":
+      return { outcome: "erased", stored: 0 };
     case "stored":
     case "replayed":
       return { outcome: row.outcome, stored: row.stored };

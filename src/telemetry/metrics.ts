@@ -3,7 +3,7 @@
 // when METRICS_PORT is set, and noMetrics does nothing otherwise. No method
 // takes a viewer, a key or a token: nothing personal can reach a label.
 
-export type IngestRowsOutcome = "stored" | "replayed" | "rate_limited" | "key_reused";
+export type IngestRowsOutcome = "stored" | "replayed" | "rate_limited" | "key_reused" | "erased";
 export type StoreFailureKind = "unavailable" | "transient" | "other";
 
 export interface JobRun {

@@ -9,7 +9,8 @@ import { ingestBatch } from "../store/ingest.js";
 import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./batch-plan.js";
 import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
-import type { Hasher } from "./identity.js";
+import { KEY_WINDOW_MS } from "../contract/index.js";
+import type { Bindings, Hasher, ViewerKeys } from "./identity.js";
 import { noMetrics, type TelemetryMetrics } from "./metrics.js";
 import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
 
@@ -44,22 +45,42 @@ export interface Recorded {
 export interface RecordDeps {
   batcher: IngestBatcher;
   parseIngest: (body: unknown) => EventCount[];
-  hashViewer: Hasher;
+  viewerKeys: (viewer: string) => ViewerKeys;
+  bindings: Bindings;
   hashKey: Hasher;
   /** Rows per viewer per minute; 0: no budget. */
   rateLimit: number;
   metrics: TelemetryMetrics;
 }
 
-/** Validates one ingest body, and answers once the batch that holds it has committed. */
-export async function recordOne(deps: RecordDeps, viewer: string, body: unknown, idempotencyKey: unknown): Promise<Recorded> {
+/**
+ * When the request's session binding was issued (µs), or null without one. A
+ * binding issued to another viewer than the session's (a shared browser: the
+ * count was tracked while someone else was signed in), malformed, or older
+ * than the key window is refused for good: session_mismatch.
+ */
+function boundAt(deps: RecordDeps, viewerId: string, binding: unknown): number | null {
+  if (binding === undefined) return null;
+  const issued = typeof binding === "string" ? deps.bindings.verify(binding, viewerId) : null;
+  if (issued === null || Date.now() * 1000 - issued > KEY_WINDOW_MS * 1000) throw new TelemetryError("session_mismatch");
+  return issued;
+}
+
+/**
+ * Validates one ingest body, and answers once the batch that holds it has
+ * committed. `binding` is the request's session binding header, if any.
+ */
+export async function recordOne(deps: RecordDeps, viewer: string, body: unknown, idempotencyKey: unknown, binding?: unknown): Promise<Recorded> {
   const items = deps.parseIngest(body);
   const key = parseIdempotencyKey(idempotencyKey);
   const rows = rowsOf(items);
   // More rows than a viewer may store in a whole minute can never be accepted: refused for good, not 429.
   if (deps.rateLimit > 0 && rows > deps.rateLimit) throw new TelemetryError("payload_too_large");
+  const { viewerId, subject } = deps.viewerKeys(viewer);
   const outcome = await deps.batcher.submit({
-    viewerId: deps.hashViewer(viewer),
+    viewerId,
+    subject,
+    boundAt: boundAt(deps, viewerId, binding),
     // The key is kept only as a keyed hash, with the body's fingerprint (a re-used key must carry the same body).
     key: key === null ? null : { hash: deps.hashKey(key), body: bodyFingerprint(items) },
     items,
@@ -71,6 +92,8 @@ export async function recordOne(deps: RecordDeps, viewer: string, body: unknown,
       throw new TelemetryError("rate_limited", outcome.retryAfter);
     case "key_reused":
       throw new TelemetryError("idempotency_key_reused");
+    case "erased":
+      throw new TelemetryError("erased");
     default:
       return { stored: outcome.stored, replayed: outcome.outcome === "replayed" };
   }

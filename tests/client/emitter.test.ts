@@ -7,9 +7,13 @@ interface Sent {
   body: unknown;
 }
 
+const BINDING = "b1.hooq0000.AAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
+
+/** Records every ingest request; GET …/binding is answered with BINDING. */
 function recorder(answer: (n: number) => Promise<Response> | Response = () => new Response('{"ok":true}')) {
   const sent: Sent[] = [];
   const fetch = (async (url: string, init: RequestInit) => {
+    if (url.endsWith("/binding")) return new Response(JSON.stringify({ ok: true, binding: BINDING }));
     sent.push({ url, init, body: JSON.parse(String(init.body)) });
     return answer(sent.length);
   }) as unknown as typeof globalThis.fetch;
@@ -141,10 +145,12 @@ test("with Global Privacy Control on it sends nothing unless the host app opts i
   expect(sent).toHaveLength(1);
 });
 
-test("flush() sends what is queued at once (as on pagehide)", () => {
+test("flush() sends what is queued at once (as on pagehide), once the page has its binding", async () => {
   const { sent, fetch } = recorder();
   const t = createTelemetry({ fetch });
+  await tick(); // the binding, asked for at start
   t.track("suggestion_edited");
   t.flush();
   expect(sent).toHaveLength(1);
+  expect((sent[0]!.init.headers as Record<string, string>)["tally-binding"]).toBe(BINDING);
 });

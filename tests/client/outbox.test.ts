@@ -36,10 +36,18 @@ interface Sent {
   body: unknown;
 }
 
-/** A fetch that answers each request with the next scripted answer (the last one repeats). */
+/** A session binding as GET <endpoint>/binding answers it (the service's proof of who was signed in). */
+export const BINDING = "b1.hooq0000.AAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
+const bindingAnswer = () => new Response(JSON.stringify({ ok: true, binding: BINDING }), { status: 200 });
+
+/**
+ * A fetch that answers each ingest request with the next scripted answer (the
+ * last one repeats); GET …/binding is always answered with BINDING.
+ */
 function scripted(...answers: Array<number | Error | [number, Record<string, string>]>) {
   const sent: Sent[] = [];
-  const fetch = (async (_url: string, init: RequestInit) => {
+  const fetch = (async (url: string, init: RequestInit) => {
+    if (url.endsWith("/binding")) return bindingAnswer();
     sent.push({ key: (init.headers as Record<string, string>)["idempotency-key"]!, body: JSON.parse(String(init.body)) });
     const a = answers[Math.min(sent.length - 1, answers.length - 1)]!;
     if (a instanceof Error) throw a;
@@ -241,7 +249,8 @@ test("disable(), a stored opt-out and GPC clear the stored outbox", async () => 
 test("the kill switch (404 telemetry_disabled) stops the emitter and clears its outbox", async () => {
   const storage = new MemoryStorage();
   const sent: string[] = [];
-  const fetch = (async (_u: string, init: RequestInit) => {
+  const fetch = (async (url: string, init: RequestInit) => {
+    if (url.endsWith("/binding")) return bindingAnswer();
     sent.push(String(init.body));
     return new Response('{"ok":false,"error":"telemetry_disabled"}', { status: 404 });
   }) as unknown as typeof globalThis.fetch;
@@ -300,7 +309,7 @@ describe("edges found in review", () => {
     expect(t.pending).toBe(0);
     expect(t.dropped).toBe(1);
     // A page that adopts such an outbox gives it up too, rather than store it a second time.
-    const stale = JSON.stringify({ t: 0, e: [{ k: "old-key", i: [{ event: "suggestion_shown", count: 1 }], s: Date.now() - 24 * 3_600_000 }] });
+    const stale = JSON.stringify({ t: 0, e: [{ k: "old-key", i: [{ event: "suggestion_shown", count: 1 }], s: Date.now() - 24 * 3_600_000, b: BINDING, t: Date.now() - 24 * 3_600_000 }] });
     storage.setItem("tally.outbox /api/telemetry closed-tab", stale);
     const online = scripted(200);
     const later = createTelemetry({ fetch: online.fetch, storage });
@@ -311,9 +320,10 @@ describe("edges found in review", () => {
 
   test("a redirect (a sign-in page) is not an acknowledgement: the request is refused for good", async () => {
     const sent: RequestInit[] = [];
-    const fetch = (async (_u: string, init: RequestInit) => {
+    const fetch = (async (url: string, init: RequestInit) => {
+      if (url.endsWith("/binding")) return bindingAnswer();
       sent.push(init);
-      return { status: 0, type: "opaqueredirect", headers: new Headers() } as unknown as Response;
+      return { status: 0, type: "opaqueredirect", headers: new Headers(), json: () => Promise.reject(new Error("opaque")) } as unknown as Response;
     }) as unknown as typeof globalThis.fetch;
     const t = createTelemetry({ fetch, storage: null });
     t.track("suggestion_shown");
@@ -325,7 +335,8 @@ describe("edges found in review", () => {
 
   test("a batch refused as a whole (400) is split so its good items still arrive, under new keys", async () => {
     const sent: Sent[] = [];
-    const fetch = (async (_u: string, init: RequestInit) => {
+    const fetch = (async (url: string, init: RequestInit) => {
+      if (url.endsWith("/binding")) return bindingAnswer();
       const body = JSON.parse(String(init.body)) as { event?: string; events?: { event: string }[] };
       sent.push({ key: (init.headers as Record<string, string>)["idempotency-key"]!, body });
       const events = body.events ?? [body as { event: string }];
@@ -374,7 +385,7 @@ describe("edges found in review", () => {
   test("adopting several full outboxes at load takes milliseconds, not seconds", async () => {
     const storage = new MemoryStorage();
     for (let tab = 0; tab < 10; tab++) {
-      const e = Array.from({ length: 1_000 }, (_, n) => ({ k: `tab${tab}-${n}`, i: [{ event: "suggestion_shown", count: 1 }], s: 0 }));
+      const e = Array.from({ length: 1_000 }, (_, n) => ({ k: `tab${tab}-${n}`, i: [{ event: "suggestion_shown", count: 1 }], s: 0, b: BINDING, t: Date.now() }));
       storage.setItem(`tally.outbox /api/telemetry tab-${tab}`, JSON.stringify({ t: 0, e }));
     }
     const { fetch } = scripted(new TypeError("offline"));

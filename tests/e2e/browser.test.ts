@@ -79,8 +79,11 @@ test("clicks in the page become rows in PostgreSQL and numbers on the dashboard"
   const context = await browser.newContext({ userAgent: "Mozilla/5.0 E2E-BROWSER-UA" });
   const page = await context.newPage();
   await page.goto(host.url, { referer: "https://referrer.example/secret-page" });
+  // The sign-in calls telemetry.reset(): counts are tracked once the emitter has the new session's binding.
+  const bound = page.waitForResponse((r) => r.url().endsWith("/api/telemetry/binding") && r.status() === 200);
   await page.click("#login");
   await page.waitForSelector("#session:text-is('Signed in as demo-user.')");
+  await bound;
 
   // Same-tick clicks are coalesced by the emitter; separate clicks are separate requests.
   for (let i = 0; i < 4; i++) await page.click("#show");

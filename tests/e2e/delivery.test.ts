@@ -52,8 +52,11 @@ async function settle(pages: Page[], expected: number): Promise<number> {
 async function signedIn(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
   await page.goto(host.url);
+  // The sign-in calls telemetry.reset(): counts are tracked once the emitter has the new session's binding.
+  const bound = page.waitForResponse((r) => r.url().endsWith("/api/telemetry/binding") && r.status() === 200);
   await page.click("#login");
   await page.waitForSelector("#session:text-is('Signed in as demo-user.')");
+  await bound;
   return page;
 }
 

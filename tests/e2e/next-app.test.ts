@@ -91,8 +91,11 @@ test("clicks in a Next.js page reach PostgreSQL through the route handler, and t
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(server.url);
+  // The sign-in calls telemetry.reset(): counts are tracked once the emitter has the new session's binding.
+  const bound = page.waitForResponse((r) => r.url().endsWith("/api/telemetry/binding") && r.status() === 200);
   await page.click("#login");
   await page.waitForSelector("#session:text-is('Signed in as next-demo-user.')");
+  await bound;
   for (let i = 0; i < 4; i++) await page.click("#show");
   await page.click("#accept");
   await page.click("#accept");

@@ -1,6 +1,6 @@
 import request from "supertest";
-import { createKeyHasher } from "../../src/telemetry/identity.js";
-import { runPurge } from "../../src/telemetry/purge.js";
+import { createKeyHasher, createSubjectHasher } from "../../src/telemetry/identity.js";
+import { purge as runPurge } from "../helpers/jobs.js";
 import { buildTestApp, bearer, newViewer, TEST_ID_SECRET, type TestApp, useTestApp, postIngest } from "../helpers/app.js";
 import { countRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
@@ -128,7 +128,7 @@ describe("per-viewer row budget", () => {
     const viewer = newViewer();
     await send(limited, viewer, { event: "suggestion_shown", count: 10 });
     expect((await send(limited, viewer, { event: "suggestion_shown" }, "limited-key")).status).toBe(429);
-    await db.sql.query("DELETE FROM telemetry_rate_window WHERE viewer_id = $1", [limited.hash(viewer)]); // the minute passes
+    await db.sql.query("DELETE FROM telemetry_rate_window WHERE subject = $1", [createSubjectHasher(TEST_ID_SECRET)(viewer)]); // the minute passes
     const retry = await send(limited, viewer, { event: "suggestion_shown" }, "limited-key");
     expect(retry.body).toEqual({ ok: true, stored: 1 });
     expect(retry.headers["idempotent-replayed"]).toBeUndefined();

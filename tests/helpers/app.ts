@@ -12,6 +12,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { openStore, type Store } from "../../src/store/connection.js";
 import { createViewerHasher, type Hasher } from "../../src/telemetry/identity.js";
+import type { RandomInt } from "../../src/telemetry/noise.js";
 import { createTelemetryService, type TelemetryService } from "../../src/telemetry/service.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
@@ -31,7 +32,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export function buildTestApp(databaseUrl: string, env: Record<string, string> = {}): TestApp {
+/** `random`: the source of the report's noise (a seeded one in tests of it). */
+export function buildTestApp(databaseUrl: string, env: Record<string, string> = {}, opts: { random?: RandomInt } = {}): TestApp {
   const config = loadConfig({
     NODE_ENV: "test",
     DATABASE_URL: databaseUrl,
@@ -51,7 +53,7 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
   });
   const logger = createLogger(config.logLevel, sink);
   const store = openStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.statementTimeoutMs, logger });
-  const telemetry = createTelemetryService({ store, config, catalog: loadCatalog(config.telemetry.catalogFile), logger });
+  const telemetry = createTelemetryService({ store, config, catalog: loadCatalog(config.telemetry.catalogFile), logger, ...opts });
   const app = createApp({ config, telemetry, resolveViewer: createViewerResolver(config), logger });
   return {
     app,
@@ -83,6 +85,13 @@ export function tokenFor(viewer: string, opts: { ttlSeconds?: number; secret?: s
 
 export async function bearer(viewer: string): Promise<{ authorization: string }> {
   return { authorization: `Bearer ${await tokenFor(viewer)}` };
+}
+
+/** A session binding for `viewer`, as the emitter gets it (GET /binding). */
+export async function bindingFor(app: TestApp, viewer: string): Promise<string> {
+  const res = await request(app.app).get("/binding").set(await bearer(viewer));
+  if (res.status !== 200) throw new Error(`GET /binding answered ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.binding as string;
 }
 
 /**

@@ -47,7 +47,8 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv, cwd?: string) 
   return { child, exited, output: () => out };
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv, ready: (out: string) => number | undefined): Promise<Proc> {
+/** Spawns `node args…` and resolves once `ready` reads its port from the output. */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: (out: string) => number | undefined): Promise<Proc> {
   const { child, exited, output } = spawnNode(args, env);
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -83,7 +84,7 @@ function start(args: string[], env: NodeJS.ProcessEnv, ready: (out: string) => n
 
 /** `tally serve` on a free port (NODE_ENV=test unless env says otherwise). */
 export function startTally(env: Record<string, string>): Promise<Proc> {
-  return start([CLI, "serve"], cliEnv({ PORT: "0", LOG_LEVEL: "info", ...env }), (out) => {
+  return startProcess([CLI, "serve"], cliEnv({ PORT: "0", LOG_LEVEL: "info", ...env }), (out) => {
     const line = out.split("\n").find((l) => l.includes('"tally listening'));
     return line ? (JSON.parse(line) as { port: number }).port : undefined;
   });
@@ -93,7 +94,7 @@ const HOST_APP = fileURLToPath(new URL("../../examples/host-app/server.mjs", imp
 
 /** The example host app on a free port, proxying to `tallyUrl`. */
 export function startHostApp(tallyUrl: string, env: Record<string, string> = {}): Promise<Proc> {
-  return start([HOST_APP], { PATH: process.env.PATH ?? "", PORT: "0", TALLY_URL: tallyUrl, ...env }, (out) => {
+  return startProcess([HOST_APP], { PATH: process.env.PATH ?? "", PORT: "0", TALLY_URL: tallyUrl, ...env }, (out) => {
     const port = /host app listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
     return port ? Number(port) : undefined;
   });

@@ -5,7 +5,7 @@
 // something the document does not say fails here.
 import Ajv2020 from "ajv/dist/2020.js";
 import request from "supertest";
-import { bearer, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
+import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 const TOKEN = "openapi-test-report-token-0123456789";
@@ -45,7 +45,7 @@ function conforms(path: string, method: string, res: request.Response): void {
 
 test("is OpenAPI 3.1 with the contract's routes", () => {
   expect(doc.openapi).toBe("3.1.0");
-  expect(Object.keys(doc.paths).sort()).toEqual(["/explain", "/healthz", "/ingest", "/me", "/openapi.json", "/readyz", "/report", "/report/page", "/summary"]);
+  expect(Object.keys(doc.paths).sort()).toEqual(["/binding", "/explain", "/healthz", "/ingest", "/me", "/openapi.json", "/readyz", "/report", "/report/page", "/summary"]);
 });
 
 test("POST /ingest: every answer validates, and the request schema accepts exactly what the service accepts", async () => {
@@ -61,6 +61,11 @@ test("POST /ingest: every answer validates, and the request schema accepts exact
   conforms("/ingest", "post", await postIngest(t, viewer, { event: "suggestion_shown", count: 9 })); // budget spent: 429
   conforms("/ingest", "post", await request(t.app).post("/ingest").set("content-type", "application/json").send('{"event":"suggestion_shown"}'));
   conforms("/ingest", "post", await postIngest(t, viewer, { event: "suggestion_shown" }, { origin: "https://evil.example", "sec-fetch-site": "cross-site" }));
+  const other = newViewer();
+  conforms("/ingest", "post", await postIngest(t, other, { event: "suggestion_shown" }, { "tally-binding": await bindingFor(t, viewer) })); // 409
+  const bound = await bindingFor(t, other);
+  await request(t.app).delete("/me").set(await bearer(other));
+  conforms("/ingest", "post", await postIngest(t, other, { event: "suggestion_shown" }, { "tally-binding": bound })); // 410
 
   const schema = doc.paths["/ingest"]!.post!.requestBody!.content["application/json"]!.schema;
   const validate = ajv.compile(schema);
@@ -79,6 +84,8 @@ test("the other routes: successes and errors validate", async () => {
   conforms("/summary", "get", await request(t.app).get("/summary?days=30&series=day").set(session));
   conforms("/summary", "get", await request(t.app).get("/summary?days=x").set(session));
   conforms("/summary", "get", await request(t.app).get("/summary"));
+  conforms("/binding", "get", await request(t.app).get("/binding").set(session));
+  conforms("/binding", "get", await request(t.app).get("/binding"));
   conforms("/me", "delete", await request(t.app).delete("/me").set(session));
   conforms("/me", "delete", await request(t.app).delete("/me"));
   conforms("/me", "delete", await request(t.app).delete("/me").set(session).set({ origin: "https://evil.example" }));
@@ -105,6 +112,7 @@ test("with telemetry switched off, the 404 telemetry_disabled answers are docume
     const viewer = newViewer();
     conforms("/ingest", "post", await postIngest(off, viewer, { event: "suggestion_shown" }));
     conforms("/summary", "get", await request(off.app).get("/summary").set(await bearer(viewer)));
+    conforms("/binding", "get", await request(off.app).get("/binding").set(await bearer(viewer)));
   } finally {
     await off.close();
   }

@@ -24,6 +24,8 @@ afterAll(async () => {
 // The store receives the key already hashed and the body's fingerprint; here the key stands for its hash.
 const one = (viewerId: string, count = 1, key: string | null = null): IngestRequest => ({
   viewerId,
+  subject: `s-${viewerId}`,
+  boundAt: null,
   key: key === null ? null : { hash: key, body: `count-${count}` },
   items: [{ event: "suggestion_shown", count }],
   rows: count,

@@ -70,7 +70,7 @@ function expectedType(f: DmmfField): string {
     case "Date":
       return "date";
     case undefined:
-      return { String: "text", Int: "integer", BigInt: "bigint", Boolean: "boolean", DateTime: "timestamp(3) without time zone" }[f.type] ?? `? ${f.type}`;
+      return { String: "text", Int: "integer", BigInt: "bigint", Float: "double precision", Boolean: "boolean", DateTime: "timestamp(3) without time zone" }[f.type] ?? `? ${f.type}`;
     default:
       return `? @db.${native}`;
   }
@@ -99,6 +99,7 @@ test("Prisma reads the schema, and it declares the tables the contract needs", (
     "telemetry_aggregate",
     "telemetry_aggregated_day",
     "telemetry_daily",
+    "telemetry_erasure",
     "telemetry_event",
     "telemetry_idempotency",
     "telemetry_job_claim",

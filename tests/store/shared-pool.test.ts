@@ -72,7 +72,7 @@ test("under concurrent hot-path and Prisma work the database sees at most POOL_S
     work.push(
       ingestBatch(
         store,
-        { viewers: [viewer], keys: [null], bodies: [null], wants: [1], itemRequest: [1], itemEvent: ["suggestion_shown"], itemCount: [1] },
+        { viewers: [viewer], subjects: [viewer], boundAt: [null], keys: [null], bodies: [null], wants: [1], itemRequest: [1], itemEvent: ["suggestion_shown"], itemCount: [1] },
         0,
       ),
     );

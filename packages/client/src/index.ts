@@ -1,19 +1,35 @@
-// @tally/client — the browser emitter. No dependencies, about 2 KB, never throws.
+// @tally/client — the browser emitter. No dependencies, about 2.5 KB, never throws.
 //
 //   import { createTelemetry } from "@tally/client";
 //   const telemetry = createTelemetry();
 //   telemetry.track("suggestion_accepted");      // a misspelt event is a type error
+//   telemetry.reset();                           // from the app's sign-out (and sign-in)
+//   await telemetry.forget();                    // "erase my data"
 //
 // Delivery: every tracked count waits in an outbox until the service has
 // acknowledged it (2xx) or refused it for good (other 4xx, a redirect).
 // Network errors, 408, 429 and 5xx are retried with exponential backoff and
 // jitter, honouring Retry-After, and a retry re-sends the same Idempotency-Key,
 // so the service stores it once. The service remembers a key for 24 hours, so
-// a request first sent more than KEY_WINDOW_MS ago is given up rather than
+// a request first sent more than CLIENT_GIVE_UP_MS ago is given up rather than
 // risk being stored twice. The outbox lives in localStorage (memory without
 // it), one key per tab: a tab only ever sends its own entries, and adopts the
 // outbox of a tab that was closed (or reloaded) before it was acknowledged.
-import { BATCH_MAX_ITEMS, clampCount, type DefaultEventName } from "../../../src/contract/index.js";
+//
+// Whose count it is: a browser profile is not a person. Every count is bound,
+// when it is tracked, to the session signed in at that moment — a binding the
+// service issues (GET <endpoint>/binding) and that names nobody — and carries
+// it to the service, which refuses it (409 session_mismatch, 410 erased) if
+// another viewer is signed in by then, or the viewer has erased their data
+// since. A count tracked before the binding arrives waits for it in memory
+// only. reset() and forget() clear the outbox in every tab of the origin.
+import {
+  BATCH_MAX_ITEMS,
+  BINDING_HEADER,
+  clampCount,
+  CLIENT_GIVE_UP_MS,
+  type DefaultEventName,
+} from "../../../src/contract/index.js";
 
 export type { DefaultEventName };
 
@@ -35,18 +51,40 @@ export interface TelemetryOptions {
   fetch?: typeof fetch;
 }
 
+/** What `forget()` answers: the rows of counts erased, or why it could not erase. */
+export type ForgetResult = { ok: true; deleted: number } | { ok: false; error: string };
+
 export interface Telemetry<E extends string = DefaultEventName> {
   /** Reports that `event` happened `count` times (default 1, clamped to 1..50). Fire-and-forget. */
   track(event: E, count?: number): void;
+  /**
+   * The signed-in user changed: call it from the app's sign-out, and from a
+   * sign-in that does not load a new page. Clears the outbox in every tab of
+   * this origin (another user's pending counts must never be sent under the
+   * next session, nor stay readable in storage) and asks for a new binding.
+   */
+  reset(): void;
+  /**
+   * Erases the signed-in viewer's data: clears the outbox in every tab, then
+   * DELETE through the proxy. Once it answers, nothing tracked before it is
+   * ever stored — a late request is refused by the service. Never rejects.
+   */
+  forget(): Promise<ForgetResult>;
   /** Stops sending for the rest of the page (e.g. the user opted out) and clears the outbox. */
   disable(): void;
   /** Sends what is queued now instead of at the end of the tick, even while waiting to retry. */
   flush(): void;
   /** False once disabled, by option, by `disable()`, by GPC or by the service's kill switch. */
   readonly enabled: boolean;
-  /** Counts given up: refused for good by the service (400, 401, 403, 404, 413, 422) or pushed out of a full outbox. */
+  /** Counts given up: refused for good by the service (4xx), tracked with nobody signed in, or pushed out of a full outbox. */
   readonly dropped: number;
-  /** Counts in this page's outbox, not yet acknowledged. */
+  /**
+   * Why counts were last given up: the service's error code (`no_viewer`: no
+   * session; `session_mismatch`: tracked under another session; `erased`; …),
+   * `http_<status>` without one, or `outbox_full`; null while nothing was.
+   */
+  readonly lastError: string | null;
+  /** Counts in this page's outbox, not yet acknowledged (those waiting for a binding included). */
   readonly pending: number;
 }
 
@@ -55,14 +93,18 @@ interface Item {
   count: number;
 }
 /**
- * One request: its Idempotency-Key, its items, and when it was first sent
- * (ms; 0 before). Never changed once made, so a retry sends the same body; a
- * body the service refused as a whole is split into new entries with new keys.
+ * One request: its Idempotency-Key, its items, when it was first sent (ms; 0
+ * before), the session binding its counts were tracked under and when that
+ * binding arrived (ms). Never changed once made, so a retry sends the same
+ * body; a body the service refused as a whole is split into new entries with
+ * new keys (and the same binding).
  */
 interface Entry {
   k: string;
   i: Item[];
   s: number;
+  b: string;
+  t: number;
 }
 
 const BASE_DELAY_MS = 500;
@@ -71,10 +113,10 @@ const MAX_DELAY_MS = 60_000;
 const MAX_IN_FLIGHT = 4;
 /** Longest wait a Retry-After may impose. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
-/** A request first sent longer ago than this is given up: the service forgets keys after 24 hours. */
-const KEY_WINDOW_MS = 23 * 3_600_000;
 /** A tab's stored outbox is adopted by another tab once it is closed, or silent this long. */
 const STALE_MS = 300_000;
+/** A binding older than this is renewed before new counts are bound (the service accepts one for 24 hours). */
+const BINDING_RENEW_MS = 3_600_000;
 
 type Global = {
   crypto?: { randomUUID?: () => string };
@@ -96,6 +138,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
   const prefix = `tally.outbox ${endpoint} `;
   const own = prefix + newId();
   const optOut = `tally.optout ${endpoint}`;
+  const resetKey = `tally.reset ${endpoint}`;
   let store: Storage | undefined;
   try {
     store = options.storage === null ? undefined : (options.storage ?? g.localStorage);
@@ -106,12 +149,26 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     options.enabled !== false && send !== undefined && (options.sendDespiteGlobalPrivacyControl === true || g.navigator?.globalPrivacyControl !== true);
   let entries: Entry[] = [];
   let thisTick: Item[] = [];
+  /** Tracked while no binding is known: memory only (whose they are is not known yet). */
+  let unbound: Item[] = [];
+  let binding: { value: string; at: number } | null = null;
+  let asking = false;
+  /** Bumped whenever the session may have changed (reset, forget): an answer asked for before belongs to the previous one. */
+  let session = 0;
+  /** While an erasure is under way nothing new is bound: it would be tracked before the erasure answered. */
+  let forgetting = false;
   const inflight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let dropped = 0;
+  let lastError: string | null = null;
 
-  const size = (list: Entry[]) => list.reduce((n, e) => n + e.i.length, 0);
+  const size = (list: { i: Item[] }[]) => list.reduce((n, e) => n + e.i.length, 0);
+  const give = (n: number, why: string) => {
+    if (n <= 0) return;
+    dropped += n;
+    lastError = why;
+  };
   const storedKeys = () => {
     const keys: string[] = [];
     for (let n = 0; store && n < store.length; n++) {
@@ -129,12 +186,12 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
       // storage full or blocked: the outbox still lives in memory
     }
   };
-  const remove = (e: Entry, lost: boolean) => {
+  const remove = (e: Entry, why?: string) => {
     inflight.delete(e.k);
     const at = entries.indexOf(e);
     if (at < 0) return;
     entries.splice(at, 1);
-    if (lost) dropped += e.i.length;
+    if (why) give(e.i.length, why);
     save();
   };
   /** Over the cap, the oldest requests not under way go first; so do requests past the key window. */
@@ -143,10 +200,10 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     const now = Date.now();
     const before = entries.length;
     entries = entries.filter((e) => {
-      const expired = e.s > 0 && now - e.s > KEY_WINDOW_MS;
+      const expired = (e.s > 0 && now - e.s > CLIENT_GIVE_UP_MS) || now - e.t > CLIENT_GIVE_UP_MS;
       if (inflight.has(e.k) || (excess <= 0 && !expired)) return true;
       excess -= e.i.length;
-      dropped += e.i.length;
+      give(e.i.length, expired ? "expired" : "outbox_full");
       return false;
     });
     if (entries.length !== before) save();
@@ -164,37 +221,55 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
       if (other && Date.now() - (other.t ?? 0) < STALE_MS) continue;
       store!.removeItem(key);
       for (const e of other?.e ?? []) {
-        if (typeof e?.k === "string" && Array.isArray(e.i) && !entries.some((x) => x.k === e.k)) entries.push({ k: e.k, i: e.i, s: Number(e.s) || 0 });
+        // An entry carries the binding it was tracked under: the service decides whose it is.
+        if (typeof e?.k === "string" && typeof e.b === "string" && Array.isArray(e.i) && !entries.some((x) => x.k === e.k)) {
+          entries.push({ k: e.k, i: e.i, s: Number(e.s) || 0, b: e.b, t: Number(e.t) || 0 });
+        }
       }
     }
     trim();
     save();
   };
-  const stop = () => {
-    if (enabled) {
-      // Other tabs of this origin hear it (a storage event) and stop too.
-      try {
-        store?.setItem(optOut, "1");
-        store?.removeItem(optOut);
-      } catch {
-        // no storage: only this tab
-      }
-    }
-    enabled = false;
-    entries = [];
-    thisTick = [];
-    clearTimeout(timer);
+  /** Clears every tab's stored outbox; `tell`: and tells the origin's other tabs (a storage event of that key). */
+  const wipe = (tell?: string) => {
     try {
-      for (const key of storedKeys()) store!.removeItem(key);
+      if (tell) {
+        store?.setItem(tell, newId());
+        store?.removeItem(tell);
+      }
+      for (const k of storedKeys()) store!.removeItem(k);
     } catch {
-      // nothing stored to clear
+      // no storage: only this tab
     }
   };
-  const retryLater = (e: Entry, retryAfter?: string | null) => {
-    inflight.delete(e.k);
+  /** Forgets everything this tab holds and whose session it was bound to. */
+  const clear = () => {
+    session += 1;
+    asking = false;
+    entries = [];
+    thisTick = [];
+    unbound = [];
+    binding = null;
+    inflight.clear();
+    clearTimeout(timer);
+    timer = undefined;
+    attempt = 0;
+    try {
+      store?.removeItem(own);
+    } catch {
+      // nothing stored
+    }
+  };
+  const stop = () => {
+    wipe(enabled ? optOut : undefined); // other tabs of this origin hear it and stop too
+    enabled = false;
+    clear();
+  };
+  /** Waits before trying again (the binding or the requests): exponential backoff, or the service's Retry-After (at most an hour). */
+  const retryLater = (retryAfter?: string | null) => {
     if (timer !== undefined || !enabled) return;
     const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt++) * (0.5 + Math.random() / 2);
-    // Retry-After is seconds or an HTTP date; never more than an hour.
+    // Retry-After is seconds or an HTTP date.
     const asked = retryAfter ? Number(retryAfter) * 1000 || Date.parse(retryAfter) - Date.now() || 0 : 0;
     timer = setTimeout(() => {
       timer = undefined;
@@ -203,12 +278,52 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     }, Math.min(MAX_RETRY_AFTER_MS, Math.max(asked, backoff)));
     (timer as { unref?: () => void }).unref?.(); // outside a browser, never keep the process alive
   };
+  const request = (url: string, init: RequestInit) =>
+    new Promise<Response>((resolve) =>
+      resolve(send!(url, { credentials: "same-origin", redirect: "manual", ...init })),
+    );
+  /** The service's error code of a refusal, or http_<status>. */
+  const errorOf = (res: Response): Promise<string> =>
+    res.json().then(
+      (body: { error?: unknown } | null) => (typeof body?.error === "string" ? body.error : `http_${res.status}`),
+      () => `http_${res.status}`,
+    );
+  /** Asks the service (through the proxy) for a binding of the session signed in now. */
+  const ask = () => {
+    if (asking || forgetting || !enabled || timer !== undefined) return;
+    asking = true;
+    const mine = session;
+    request(`${endpoint}/binding`, { method: "GET", headers: { accept: "application/json" } })
+      .then(async (res): Promise<unknown> => {
+        if (mine !== session) return; // asked under the previous session: its answer is not this one's
+        const status = res.status;
+        if (status === 408 || status === 429 || status >= 500) return retryLater(res.headers.get("retry-after"));
+        const why = status === 200 ? null : await errorOf(res);
+        if (why === "telemetry_disabled") return stop();
+        const body = why === null ? ((await res.json().catch(() => null)) as { binding?: unknown } | null) : null;
+        if (typeof body?.binding === "string") {
+          attempt = 0;
+          binding = { value: body.binding, at: Date.now() };
+        } else {
+          // Nobody signed in (or a refusal): what waited for a binding can belong to no one.
+          give(unbound.length, why ?? "invalid_binding");
+          unbound = [];
+        }
+        return undefined;
+      })
+      .catch(() => mine === session && retryLater())
+      .finally(() => {
+        if (mine !== session) return;
+        asking = false;
+        run(flush);
+      });
+  };
   /** A body refused as a whole (400, 413: nothing stored, no key kept): its halves go again under new keys, so one bad item cannot sink the rest. */
   const split = (e: Entry) => {
     inflight.delete(e.k);
     const at = entries.indexOf(e);
     const half = Math.ceil(e.i.length / 2);
-    if (at >= 0) entries.splice(at, 1, { k: `${e.k}.0`, i: e.i.slice(0, half), s: 0 }, { k: `${e.k}.1`, i: e.i.slice(half), s: 0 });
+    if (at >= 0) entries.splice(at, 1, { ...e, k: `${e.k}.0`, i: e.i.slice(0, half), s: 0 }, { ...e, k: `${e.k}.1`, i: e.i.slice(half), s: 0 });
     save();
   };
   const post = (e: Entry) => {
@@ -218,42 +333,59 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
       e.s = Date.now();
       save();
     }
-    new Promise<Response>((resolve) =>
-      resolve(
-        send!(endpoint, {
-          method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": e.k },
-          body: JSON.stringify(e.i.length === 1 ? e.i[0] : { events: e.i }),
-          keepalive: true,
-          credentials: "same-origin",
-          redirect: "manual", // a redirect (to a sign-in page) is not an acknowledgement
-        }),
-      ),
-    )
-      .then((res): unknown => {
+    request(endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": e.k, [BINDING_HEADER]: e.b },
+      body: JSON.stringify(e.i.length === 1 ? e.i[0] : { events: e.i }),
+      keepalive: true,
+    })
+      .then(async (res): Promise<unknown> => {
         const status = res.status;
-        if (status === 408 || status === 429 || status >= 500) return retryLater(e, res.headers.get("retry-after"));
+        if (!entries.includes(e)) return inflight.delete(e.k); // cleared meanwhile (reset, forget)
+        if (status === 408 || status === 429 || status >= 500) {
+          inflight.delete(e.k);
+          return retryLater(res.headers.get("retry-after"));
+        }
         if (status >= 200 && status < 300) {
           attempt = 0;
-          remove(e, false);
+          remove(e);
         } else if ((status === 400 || status === 413) && e.i.length > 1) split(e);
-        else if (status !== 404) remove(e, true);
-        else
-          return res.json().then(
-            (body: { error?: unknown } | null) => (body?.error === "telemetry_disabled" ? stop() : (remove(e, true), flush())),
-            () => (remove(e, true), flush()),
-          );
+        else {
+          const why = await errorOf(res);
+          if (why === "telemetry_disabled") return stop();
+          remove(e, why);
+          // Another viewer is signed in now, or this one erased their data: bind new counts afresh.
+          if ((why === "session_mismatch" || why === "erased") && binding?.value === e.b) binding = null;
+        }
         return flush();
       })
-      .catch(() => retryLater(e));
+      .catch(() => {
+        inflight.delete(e.k);
+        retryLater();
+      });
   };
-  /** Commits this tick's calls to the outbox, then sends every request not already under way. */
+  /** Commits this tick's calls to the outbox (bound to the session signed in now), then sends every request not already under way. */
   const flush = () => {
     if (!enabled) return;
     if (thisTick.length) {
-      for (let at = 0; at < thisTick.length; at += BATCH_MAX_ITEMS) entries.push({ k: newId(), i: thisTick.slice(at, at + BATCH_MAX_ITEMS), s: 0 });
+      if (forgetting) give(thisTick.length, "erased"); // tracked before the erasure answered
+      else unbound.push(...thisTick);
       thisTick = [];
-      save();
+    }
+    if (unbound.length > max) {
+      give(unbound.length - max, "outbox_full");
+      unbound = unbound.slice(-max);
+    }
+    if (binding && Date.now() - binding.at > BINDING_RENEW_MS) binding = null;
+    if (unbound.length) {
+      if (!binding) ask();
+      else {
+        for (let at = 0; at < unbound.length; at += BATCH_MAX_ITEMS) {
+          entries.push({ k: newId(), i: unbound.slice(at, at + BATCH_MAX_ITEMS), s: 0, b: binding.value, t: binding.at });
+        }
+        unbound = [];
+        save();
+      }
     }
     trim(); // and requests past the key window are given up before anything is sent
     for (const e of entries) {
@@ -277,6 +409,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
 
   if (enabled) {
     run(adopt);
+    run(ask); // the binding is usually there before the first click
     run(flush);
   } else run(stop);
   run(() => {
@@ -288,6 +421,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     g.addEventListener?.("pageshow", () => save());
     g.addEventListener?.("storage", (e) => {
       if (e.key === optOut && e.newValue) run(stop); // another tab opted out
+      if (e.key === resetKey && e.newValue) run(() => (clear(), ask())); // another tab signed out, in or erased
     });
   });
 
@@ -300,6 +434,31 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
         if (thisTick.length === 1) queueMicrotask(() => run(flush));
       });
     },
+    reset: () =>
+      run(() => {
+        wipe(resetKey);
+        clear();
+        ask();
+      }),
+    async forget() {
+      if (!send) return { ok: false, error: "unavailable" };
+      run(() => {
+        wipe(resetKey);
+        clear();
+      });
+      forgetting = true;
+      try {
+        const res = await request(endpoint, { method: "DELETE", headers: { accept: "application/json" } });
+        if (!res.ok) return { ok: false, error: await errorOf(res) };
+        const body = (await res.json().catch(() => null)) as { deleted?: unknown } | null;
+        return typeof body?.deleted === "number" ? { ok: true, deleted: body.deleted } : { ok: false, error: `http_${res.status}` };
+      } catch {
+        return { ok: false, error: "network" };
+      } finally {
+        forgetting = false;
+        run(ask); // a binding issued from now on is younger than the erasure
+      }
+    },
     disable: () => run(stop),
     flush: () => run(now),
     get enabled() {
@@ -308,8 +467,11 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     get dropped() {
       return dropped;
     },
+    get lastError() {
+      return lastError;
+    },
     get pending() {
-      return size(entries) + thisTick.length;
+      return size(entries) + unbound.length + thisTick.length;
     },
   };
 }

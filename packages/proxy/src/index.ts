@@ -8,11 +8,20 @@
 //   // Express
 //   app.use("/api/telemetry", expressTelemetryProxy({ serviceUrl: process.env.TALLY_URL }));
 //
-// POST -> POST /ingest, GET ?days=N -> GET /summary, DELETE -> DELETE /me, and
-// GET /dashboard[...] -> the service's dev dashboard. It forwards the session
-// cookie(s), Authorization, Idempotency-Key and x-request-id, and nothing else:
-// no client address, no user agent, no referrer, no other cookies.
-import { IDEMPOTENCY_KEY_PATTERN, isCrossSiteWrite, REQUEST_ID_PATTERN } from "../../../src/contract/index.js";
+// POST -> POST /ingest, GET ?days=N -> GET /summary, GET /binding -> GET
+// /binding, DELETE -> DELETE /me, and GET /dashboard[...] -> the service's dev
+// dashboard. It forwards the session cookie(s), Authorization,
+// Idempotency-Key and the session binding, and nothing else: no client
+// address, no user agent, no referrer, no other cookies, no client-chosen
+// request id (the service is sent one made here).
+import {
+  BINDING_HEADER,
+  BINDING_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  isCrossSiteWrite,
+  REQUEST_ID_PATTERN,
+  sessionCookie,
+} from "../../../src/contract/index.js";
 
 export interface TelemetryProxyOptions {
   /**
@@ -57,16 +66,19 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-/** The `name=value` pairs whose name is exactly one of `names` (a bare `sessionX` or `session =x` is not `session`). */
+/**
+ * One `name=value` per name in `names`, by the service's own rule (the
+ * contract's sessionCookie): the exact name (`sessionX` is not `session`), the
+ * value as sent, and nothing when several cookies of that name disagree — a
+ * sibling subdomain can plant one beside the app's, and forwarding both would
+ * let it pin the visitor to its own session.
+ */
 function pickCookies(header: string | null, names: ReadonlySet<string>): string | undefined {
-  if (!header) return undefined;
-  const kept = header
-    .split(";")
-    .map((c) => c.trim())
-    .filter((c) => {
-      const eq = c.indexOf("=");
-      return eq > 0 && names.has(c.slice(0, eq));
-    });
+  const kept: string[] = [];
+  for (const name of names) {
+    const value = sessionCookie(header, name);
+    if (value !== undefined) kept.push(`${name}=${value}`);
+  }
   return kept.length > 0 ? kept.join("; ") : undefined;
 }
 
@@ -87,6 +99,7 @@ function route(method: string, subpath: string, search: URLSearchParams): string
     }
     return null;
   }
+  if (method === "GET" && path === "/binding") return "/binding";
   if (method === "GET" && (path === "/dashboard" || /^\/dashboard\/[A-Za-z0-9._-]+$/.test(path))) return path;
   return null;
 }
@@ -146,9 +159,11 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
 
   return async (request) => {
     const url = new URL(request.url);
+    // The service's logs carry the id made here; the client's own (in a shape that
+    // cannot carry a name) is only echoed back to it.
+    const requestId = crypto.randomUUID();
     const given = request.headers.get("x-request-id");
-    const requestId = given && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID();
-    const idHeader = { "x-request-id": requestId };
+    const idHeader = { "x-request-id": given && REQUEST_ID_PATTERN.test(given) ? given : requestId };
     if (!url.pathname.startsWith(basePath)) {
       // Mounted somewhere else than basePath says: every count would be refused, so say so once.
       if (!warnedPath) log(`@tally/proxy: a request arrived outside basePath (${basePath}); set basePath to where the route is mounted`);
@@ -180,7 +195,7 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
     }
 
     // Built from scratch: only what the service needs crosses.
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": "tally-proxy", ...idHeader };
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": "tally-proxy", "x-request-id": requestId };
     const cookie = pickCookies(request.headers.get("cookie"), cookieNames);
     if (cookie) headers.cookie = cookie;
     const authorization = request.headers.get("authorization");
@@ -190,6 +205,12 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
       // Dropping a malformed key would turn every retry into a new count: refuse it, as the service does.
       if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) return json(400, { ok: false, error: "invalid_body" }, idHeader);
       headers["idempotency-key"] = idempotencyKey;
+    }
+    const binding = request.headers.get(BINDING_HEADER);
+    if (binding !== null) {
+      // Dropped, a count tracked under another session would be stored under this one: refused as the service would.
+      if (!BINDING_PATTERN.test(binding)) return json(409, { ok: false, error: "session_mismatch" }, idHeader);
+      headers[BINDING_HEADER] = binding;
     }
 
     let body: Uint8Array<ArrayBuffer> | undefined;
