@@ -2,6 +2,7 @@
 // a bad value stops start-up with a message naming the variable.
 import { validate as isValidCron } from "node-cron";
 import { z } from "zod";
+import { parseDecimal, type Fraction } from "./lib/fraction.js";
 
 /** Used outside production when TELEMETRY_ID_SECRET is unset; logged as such at start. */
 export const DEV_ID_SECRET = "746c6c792d6465762d6f6e6c792d7365637265742d6e6f742d666f722d70726f64";
@@ -19,6 +20,8 @@ const bool = z
 
 /** Days the anonymous daily aggregates outlive their raw rows, unless TELEMETRY_AGGREGATE_RETENTION_DAYS says otherwise. */
 export const AGGREGATE_RETENTION_DAYS_DEFAULT = 400;
+/** Each viewer's count in one report cell counts at most this much, unless TELEMETRY_REPORT_MAX_PER_VIEWER says otherwise. */
+export const REPORT_MAX_PER_VIEWER_DEFAULT = 20;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -72,7 +75,22 @@ const envSchema = z.object({
   TELEMETRY_RATE_LIMIT: int(0, 1_000_000).default(600),
   TELEMETRY_AGGREGATE_RETENTION_DAYS: int(0, 36_500).default(AGGREGATE_RETENTION_DAYS_DEFAULT),
   TELEMETRY_REPORT_MIN_VIEWERS: int(2, 1_000_000).default(5),
+  TELEMETRY_REPORT_MAX_PER_VIEWER: int(1, 1_000_000).default(REPORT_MAX_PER_VIEWER_DEFAULT),
+  TELEMETRY_REPORT_EPSILON: optionalString.pipe(
+    z
+      .string()
+      .transform((v, ctx) => {
+        const f = parseDecimal(v);
+        if (f === null || f.p / f.q > 100) {
+          ctx.addIssue({ code: "custom", message: "expected a positive decimal such as 1 or 0.5 (at most 100, 6 decimal places)" });
+          return z.NEVER;
+        }
+        return f;
+      })
+      .optional(),
+  ),
   REPORT_TOKEN: optionalString,
+  METRICS_HOST: optionalString,
   METRICS_PORT: optionalString.pipe(
     z.string().regex(/^\d{1,5}$/, "expected a port number").transform(Number).pipe(z.number().int().min(0).max(65535)).optional(),
   ),
@@ -87,6 +105,7 @@ const envSchema = z.object({
   AUTH_CACHE_SECONDS: int(0, 3600).default(30),
   SESSION_CACHE_SIZE: int(1, 10_000_000).default(50_000),
   TALLY_DEV_VIEWER: bool.default(false),
+  TALLY_TRUST_REQUEST_ID: bool.default(false),
   TALLY_ALLOWED_ORIGINS: origins.default([]),
 });
 
@@ -125,13 +144,21 @@ export interface Config {
     readonly rateLimit: number;
     /** Days the anonymous daily aggregates are kept after their raw rows are purged (0: purged with them). */
     readonly aggregateRetentionDays: number;
-    /** K: no report figure resting on fewer distinct viewers is shown. */
+    /** K: no report cell resting on fewer distinct viewers is shown. */
     readonly reportMinViewers: number;
+    /** The contribution bound: each viewer's count in one report cell counts at most this much. */
+    readonly reportMaxPerViewer: number;
+    /** ε per report cell (exact fraction), or null: cells are not noised. */
+    readonly reportEpsilon: Fraction | null;
   };
   /** Bearer token of GET /report and the report page; unset: those routes do not exist. */
   readonly reportToken: string | undefined;
-  /** Port of the Prometheus /metrics listener (on HOST; 0: any free port); unset: no metrics listener. */
+  /** Port of the Prometheus /metrics listener (0: any free port); unset: no metrics listener. */
   readonly metricsPort: number | undefined;
+  /** Address of the metrics listener: loopback unless METRICS_HOST says otherwise (it is unauthenticated). */
+  readonly metricsHost: string;
+  /** Log clients' x-request-id (only when every request passes an upstream that sets it). */
+  readonly trustRequestId: boolean;
   /** Hex key for the viewer-id HMAC. */
   readonly idSecret: string;
   readonly idSecretIsDevDefault: boolean;
@@ -240,9 +267,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rateLimit: e.TELEMETRY_RATE_LIMIT,
       aggregateRetentionDays: e.TELEMETRY_AGGREGATE_RETENTION_DAYS,
       reportMinViewers: e.TELEMETRY_REPORT_MIN_VIEWERS,
+      reportMaxPerViewer: e.TELEMETRY_REPORT_MAX_PER_VIEWER,
+      reportEpsilon: e.TELEMETRY_REPORT_EPSILON ?? null,
     },
     reportToken: e.REPORT_TOKEN,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST ?? "127.0.0.1",
+    trustRequestId: e.TALLY_TRUST_REQUEST_ID,
     idSecret: e.TELEMETRY_ID_SECRET ?? DEV_ID_SECRET,
     idSecretIsDevDefault: !e.TELEMETRY_ID_SECRET,
     auth: {

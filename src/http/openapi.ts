@@ -5,7 +5,7 @@
 // route against it, so the document cannot drift from what is served.
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
-import { ERROR_STATUS, type ErrorCode } from "../contract/index.js";
+import { BINDING_HEADER, BINDING_PATTERN, ERROR_STATUS, IDEMPOTENCY_KEY_PATTERN, type ErrorCode } from "../contract/index.js";
 import { reportQuerySchema } from "../telemetry/report.js";
 import { ingestBodySchema, summaryQuerySchema } from "../telemetry/validation.js";
 
@@ -21,6 +21,7 @@ export function responseSchemas(catalog: Catalog) {
   return {
     ok: z.strictObject({ ok: z.literal(true) }),
     ingest: z.strictObject({ ok: z.literal(true), stored: nonNegative }),
+    binding: z.strictObject({ ok: z.literal(true), binding: z.string().regex(BINDING_PATTERN) }),
     summary: z.strictObject({
       ok: z.literal(true),
       days: z.number().int().min(1).max(30),
@@ -33,9 +34,20 @@ export function responseSchemas(catalog: Catalog) {
       from: isoDay,
       to: isoDay,
       minViewers: z.number().int().min(2),
-      events: perEvent(z.strictObject({ count: nonNegative.nullable(), viewers: nonNegative.nullable() })),
+      maxPerViewer: z.number().int().min(1),
+      epsilon: z.number().positive().nullable(),
+      events: perEvent(
+        z.strictObject({ count: nonNegative.nullable(), viewerDays: nonNegative.nullable(), daysShown: nonNegative, daysSuppressed: nonNegative }),
+      ),
       rates: perRate(z.number().min(0).nullable()),
-      series: z.strictObject({ days: z.array(isoDay).min(1), counts: perEvent(z.array(nonNegative.nullable())) }),
+      suppressedRates: z.array(z.string()),
+      series: z.strictObject({
+        days: z.array(isoDay).min(1),
+        counts: perEvent(z.array(nonNegative.nullable())),
+        viewers: perEvent(z.array(nonNegative.nullable())),
+      }),
+      inProgress: z.array(isoDay),
+      noData: z.array(isoDay),
     }),
     explain: z.looseObject({
       ok: z.literal(true),
@@ -43,13 +55,13 @@ export function responseSchemas(catalog: Catalog) {
       telemetryEnabled: z.boolean(),
       retention: z.strictObject({ days: z.number().int(), purgeSchedule: z.string() }),
       viewerData: z.array(z.strictObject({ table: z.string(), columns: z.array(z.string()), retention: z.string() })),
+      keptThroughErasure: z.array(z.strictObject({ table: z.string(), columns: z.array(z.string()), why: z.string(), retention: z.string() })),
       aggregates: z.looseObject({ table: z.literal("telemetry_aggregate"), minViewers: z.number().int(), retention: z.string(), viewerId: z.literal(false) }),
       events: z.array(z.looseObject({ name: z.string(), description: z.string(), privacyClass: z.string() })),
       rates: z.array(z.strictObject({ name: z.string(), numerator: z.string(), denominator: z.string() })),
       neverCollected: z.array(z.string()),
       storeReachable: z.boolean(),
-      lastPurge: z.looseObject({ ranAt: z.string(), cutoff: z.string() }).nullable(),
-      oldestRow: z.strictObject({ createdAt: z.string(), ageDays: z.number() }).nullable(),
+      lastPurge: z.strictObject({ day: isoDay }).nullable(),
     }),
   };
 }
@@ -103,13 +115,43 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
         security: session,
         parameters: [
           requestId,
-          { name: "Idempotency-Key", in: "header", required: false, description: "A retry with the same key and body stores nothing again (24 h).", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" } },
+          { name: "Idempotency-Key", in: "header", required: false, description: "A retry with the same key and body stores nothing again (24 h).", schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source } },
+          {
+            name: "Tally-Binding",
+            in: "header",
+            required: false,
+            description: `The session binding (GET /binding) the counts were tracked under. Another viewer's, or older than 24 h: 409 session_mismatch; issued before the viewer's last erasure: 410 erased. Header name: ${BINDING_HEADER}.`,
+            schema: { type: "string", pattern: BINDING_PATTERN.source },
+          },
         ],
         requestBody: { required: true, content: { "application/json": { schema: jsonSchema(ingestBodySchema(catalog), "input") } } },
         responses: {
           "200": json(r.ingest, "Stored (or replayed: header Idempotent-Replayed: true)"),
-          ...errors(["invalid_body", "invalid_event", "invalid_count", ...SESSION, "cross_site", "telemetry_disabled", "payload_too_large", "idempotency_key_reused", "rate_limited", "store_unavailable", ...ALWAYS]),
+          ...errors([
+            "invalid_body",
+            "invalid_event",
+            "invalid_count",
+            ...SESSION,
+            "cross_site",
+            "telemetry_disabled",
+            "session_mismatch",
+            "erased",
+            "payload_too_large",
+            "idempotency_key_reused",
+            "rate_limited",
+            "store_unavailable",
+            ...ALWAYS,
+          ]),
         },
+      },
+    },
+    "/binding": {
+      get: {
+        summary: "A session binding for the counts the emitter tracks under this session",
+        description: "Names nobody: an issue time, a nonce and a MAC over the session's viewer. Sent back with each count in the Tally-Binding header, it lets tally refuse a count tracked under another viewer's session (a shared browser) or before an erasure.",
+        security: session,
+        parameters: [requestId],
+        responses: { "200": json(r.binding, "The binding"), ...errors([...SESSION, "telemetry_disabled", "store_unavailable", ...ALWAYS]) },
       },
     },
     "/summary": {
@@ -126,7 +168,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
     "/me": {
       delete: {
         summary: "Erase everything stored for the session's viewer",
-        description: "Works with telemetry switched off.",
+        description: "Works with telemetry switched off. Leaves a tombstone (25 h): a count whose binding was issued before the erasure is refused (410 erased).",
         security: session,
         parameters: [requestId],
         responses: { "200": json(r.erased, "Rows erased"), ...errors([...SESSION, "cross_site", "store_unavailable", ...ALWAYS]) },
@@ -141,12 +183,13 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
     paths["/report"] = {
       get: {
         summary: "Counts across all viewers, k-anonymous",
-        description: "No figure resting on fewer than `minViewers` distinct viewers is shown (null), nor a rate either side of which is hidden. `days`, or `from` and `to` (UTC days, inclusive).",
+        description:
+          "Cells (closed UTC day × event) resting on fewer than `minViewers` distinct viewers are null; totals and rates are computed from shown cells only. Days not closed yet are listed in `inProgress`, with no figures. `days`, or `from` and `to` (UTC days, inclusive).",
         security: [{ reportToken: [] }],
         parameters: [
           requestId,
           ...queryParameters(reportQuerySchema, {
-            days: "The last N UTC days, today included: integer-like, clamped to 1..3660 (default 30).",
+            days: "The last N closed UTC days: integer-like, clamped to 1..3660 (default 30).",
             from: "First UTC day (YYYY-MM-DD), with `to`.",
             to: "Last UTC day (YYYY-MM-DD), inclusive, with `from`.",
           }),

@@ -59,12 +59,12 @@ const PAGE = `<!doctype html>
     <h2>Per day</h2>
     <div id="chart"></div>
     <div class="columns">
-      <section><h2>Events</h2><table id="events"><thead><tr><th>event</th><th class="num">count</th><th class="num">viewers</th></tr></thead><tbody></tbody></table></section>
+      <section><h2>Events</h2><table id="events"><thead><tr><th>event</th><th class="num">count</th><th class="num">viewer-days</th></tr></thead><tbody></tbody></table></section>
       <section><h2>Rates</h2><table id="rates"><thead><tr><th>rate</th><th class="num">value</th></tr></thead><tbody></tbody></table></section>
     </div>
   </section>
 </main>
-<footer>Counts across all viewers. No figure resting on fewer than K distinct viewers is shown.</footer>
+<footer>Counts across all viewers, closed UTC days only. A day's figure for an event resting on fewer than K distinct viewers is not shown, and no total or rate includes it.</footer>
 <script src="chart.js" defer></script>
 <script src="report.js" defer></script>
 </body>

@@ -1,28 +1,78 @@
-// Anonymous daily aggregates (telemetry_aggregate): written once per closed
-// UTC day by tally_aggregate_day (prisma/functions/), read by reports beside
-// the rollup of the days not yet aggregated, deleted by the purge once older
-// than their own retention.
+// Anonymous daily aggregates (telemetry_aggregate): one row per (closed UTC
+// day, event) — a report's cell — written once per day and never changed,
+// read by reports, deleted by the purge once older than their own retention.
+//
+// A day is aggregated in one transaction: its claim in telemetry_aggregated_day
+// first (a replica that finds the claim taken does nothing: once per day
+// across replicas), then the day's cells read from the rollup with each
+// viewer's count capped, handed to the caller (which may add noise), and
+// stored as the caller returns them. The exact figures never reach a table.
 import type { Store } from "./connection.js";
-import { query, statement } from "./sql.js";
+import { inTransaction, query, queryOne, statement } from "./sql.js";
 
-const AGGREGATE_PENDING = statement<[number], { day: string; events: number; rows: string }>(
-  "tally_aggregate_pending",
-  "SELECT to_char(day, 'YYYY-MM-DD') AS day, events, rows FROM tally_aggregate_pending($1)",
-);
-
-export interface AggregatedDay {
-  day: string;
-  events: number;
-  rows: number;
+/** One (day, event) cell. */
+export interface Cell {
+  event: string;
+  count: number;
+  viewers: number;
 }
 
+const PENDING_DAYS = statement<[number], { day: string }>(
+  "tally_pending_days",
+  `SELECT to_char(g, 'YYYY-MM-DD') AS day
+   FROM generate_series((SELECT min(t.day) FROM telemetry_daily t),
+                        ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1,
+                        interval '1 day') AS g
+   WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)
+   ORDER BY 1`,
+);
+
+/** Closed days (a day closes `graceSeconds` after midnight UTC) the rollup holds and nobody has aggregated yet, oldest first. */
+export async function pendingDays(store: Store, graceSeconds: number): Promise<string[]> {
+  return (await query(store.pool, PENDING_DAYS, graceSeconds)).map((r) => r.day);
+}
+
+const CLAIM = statement<[string, number, number | null], { day: string }>(
+  "tally_claim_day",
+  `INSERT INTO telemetry_aggregated_day (day, rows, max_per_viewer, epsilon) VALUES ($1::date, 0, $2, $3)
+   ON CONFLICT (day) DO NOTHING RETURNING to_char(day, 'YYYY-MM-DD') AS day`,
+);
+
+const EXACT_CELLS = statement<[string, number], Cell>(
+  "tally_exact_cells",
+  `SELECT event, sum(least(count, $2))::float8 AS count, count(*)::int AS viewers
+   FROM telemetry_daily WHERE day = $1::date AND count > 0 GROUP BY event ORDER BY event`,
+);
+
+const STORE_CELLS = statement<[string, string[], number[], number[]], never>(
+  "tally_store_cells",
+  `WITH cells AS (
+     INSERT INTO telemetry_aggregate (day, event, count, viewers)
+     SELECT $1::date, c.event, c.count, c.viewers FROM unnest($2::text[], $3::bigint[], $4::int[]) AS c(event, count, viewers)
+     RETURNING count)
+   UPDATE telemetry_aggregated_day SET rows = (SELECT coalesce(sum(count), 0) FROM cells) WHERE day = $1::date`,
+);
+
 /**
- * Aggregates every closed day not yet aggregated, oldest first, in one call
- * (prisma/functions/tally_aggregate_pending.sql): a day closes `graceSeconds`
- * after midnight UTC. Returns the days this call aggregated.
+ * Aggregates one closed day: each viewer's count in a cell capped at
+ * `maxPerViewer`, then `publish` turns the exact cells into what is stored
+ * (the noise, when differential privacy is on). Returns the cells stored and
+ * the rows of counts the day held, or null when another replica has the day.
  */
-export async function aggregatePendingDays(store: Store, graceSeconds: number): Promise<AggregatedDay[]> {
-  return (await query(store.pool, AGGREGATE_PENDING, graceSeconds)).map((r) => ({ day: r.day, events: r.events, rows: Number(r.rows) }));
+export async function aggregateDay(
+  store: Store,
+  day: string,
+  bound: { maxPerViewer: number; epsilon: number | null },
+  publish: (exact: Cell[]) => Cell[],
+): Promise<{ cells: number; rows: number } | null> {
+  return inTransaction(store.pool, async (client) => {
+    const claimed = await query(client, CLAIM, day, bound.maxPerViewer, bound.epsilon);
+    if (claimed.length === 0) return null;
+    const exact = await query(client, EXACT_CELLS, day, bound.maxPerViewer);
+    const cells = publish(exact);
+    await query(client, STORE_CELLS, day, cells.map((c) => c.event), cells.map((c) => c.count), cells.map((c) => c.viewers));
+    return { cells: cells.length, rows: exact.reduce((n, c) => n + c.count, 0) };
+  });
 }
 
 /** Deletes the aggregates (and their day claims) of days before `day` (YYYY-MM-DD); returns the days deleted. */
@@ -36,40 +86,37 @@ export async function deleteAggregatesBefore(store: Store, day: string): Promise
   return days.count;
 }
 
-/**
- * A report's rows for the UTC days lo..hi: per (day, event) the count and its
- * distinct viewers, from the aggregates for aggregated days and from the
- * rollup for the others ("open" days); and per event the distinct viewers
- * across all open days together (day null), which only the rollup can count.
- */
-const REPORT_ROWS = statement<[string, string], { day: string | null; event: string; count: number | null; viewers: number }>(
-  "tally_report_rows",
-  `WITH open_days AS (
-          SELECT ARRAY(SELECT g::date FROM generate_series($1::date, $2::date, interval '1 day') g
-                       WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)) AS days),
-        open AS (
-          -- Only the open days' rollup rows are read (by the day index): filtering the whole
-          -- range's rows against the aggregated days would scan every closed day too.
-          SELECT d.day, d.event, d.viewer_id, d.count FROM telemetry_daily d
-          WHERE d.day = ANY ((SELECT days FROM open_days)::date[]) AND d.count > 0)
-   SELECT to_char(a.day, 'YYYY-MM-DD') AS day, a.event, a.count::float8 AS count, a.viewers
-   FROM telemetry_aggregate a WHERE a.day BETWEEN $1::date AND $2::date
-   UNION ALL
-   SELECT to_char(o.day, 'YYYY-MM-DD'), o.event, sum(o.count)::float8, count(*)::int FROM open o GROUP BY o.day, o.event
-   UNION ALL
-   -- Across several open days (one open day's per-day rows already say it):
-   SELECT NULL, o.event, NULL, count(DISTINCT o.viewer_id)::int FROM open o
-   WHERE cardinality((SELECT days FROM open_days)) > 1 GROUP BY o.event`,
-);
-
-export interface ReportRow {
-  /** YYYY-MM-DD; null: the distinct viewers of `event` across all open days (only when there are several). */
-  day: string | null;
-  event: string;
-  count: number | null;
-  viewers: number;
+export interface AggregatedDayRow {
+  day: string;
+  /** The contribution bound and ε it was aggregated under (null: before they existed). */
+  maxPerViewer: number | null;
+  epsilon: number | null;
 }
 
-export async function readReportRows(store: Store, from: string, to: string): Promise<ReportRow[]> {
-  return query(store.pool, REPORT_ROWS, from, to);
+const AGGREGATED_DAYS = statement<[string, string], AggregatedDayRow>(
+  "tally_aggregated_days",
+  `SELECT to_char(day, 'YYYY-MM-DD') AS day, max_per_viewer AS "maxPerViewer", epsilon
+   FROM telemetry_aggregated_day WHERE day BETWEEN $1::date AND $2::date ORDER BY day`,
+);
+
+const CELLS = statement<[string, string], Cell & { day: string }>(
+  "tally_cells",
+  `SELECT to_char(day, 'YYYY-MM-DD') AS day, event, count::float8 AS count, viewers
+   FROM telemetry_aggregate WHERE day BETWEEN $1::date AND $2::date`,
+);
+
+/** The aggregated days from..to (UTC, inclusive) and their cells: everything a report is made of. */
+export async function readCells(store: Store, from: string, to: string): Promise<{ days: AggregatedDayRow[]; cells: (Cell & { day: string })[] }> {
+  const [days, cells] = await Promise.all([query(store.pool, AGGREGATED_DAYS, from, to), query(store.pool, CELLS, from, to)]);
+  return { days, cells };
+}
+
+const CLOSED_UNTIL = statement<[number], { day: string }>(
+  "tally_closed_until",
+  `SELECT to_char(((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1, 'YYYY-MM-DD') AS day`,
+);
+
+/** The last closed UTC day by the database's clock (a day closes `graceSeconds` after its midnight). */
+export async function lastClosedDay(store: Store, graceSeconds: number): Promise<string> {
+  return (await queryOne(store.pool, CLOSED_UNTIL, graceSeconds)).day;
 }

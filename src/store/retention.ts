@@ -1,6 +1,7 @@
 // Retention's storage: day partitions of telemetry_event (created ahead,
 // detached CONCURRENTLY and dropped when expired), the boundary day's rows,
 // spent bookkeeping, and the record of purge runs.
+import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Store } from "./connection.js";
 import { inTransaction, query, queryOne, statement, type Statement } from "./sql.js";
 
@@ -9,9 +10,15 @@ const PARTITION_DAYS_BEHIND = 1;
 const PARTITION_DAYS_AHEAD = 7;
 
 /** Idempotency keys are remembered this long; a retry after that stores again. */
-const IDEMPOTENCY_WINDOW_HOURS = 24;
+const IDEMPOTENCY_WINDOW_HOURS = KEY_WINDOW_MS / 3_600_000;
 /** Rate windows are a minute long; older than this they are spent. */
 const RATE_WINDOW_KEEP_HOURS = 1;
+/**
+ * An erasure's tombstone refuses counts bound before it; bindings are accepted
+ * for the key window, so after it (and an hour's margin for clocks) the
+ * tombstone can refer to nothing.
+ */
+export const TOMBSTONE_KEEP_HOURS = IDEMPOTENCY_WINDOW_HOURS + 1;
 
 /** `telemetry_event_pYYYYMMDD` holds the UTC day YYYY-MM-DD: the one place names and days are matched. */
 const PARTITION_NAME = /^telemetry_event_p(\d{4})(\d{2})(\d{2})$/;
@@ -64,7 +71,7 @@ export async function ensurePartitionsAround(store: Store): Promise<number> {
 }
 
 /** DDL on one of our partitions: only a name partitionDay() accepts ever reaches SQL. */
-function partitionDdl(name: string, build: (quoted: string) => string): Statement<[], never> {
+function partitionDdl<R = never>(name: string, build: (quoted: string) => string): Statement<[], R> {
   if (!partitionDay(name)) throw new Error(`not a telemetry day partition: ${name}`);
   return statement(undefined, build(`"${name}"`));
 }
@@ -88,19 +95,24 @@ export async function detachPartition(store: Store, p: Partition): Promise<void>
  */
 const ERASURE_LOCK = statement<[], never>("tally_erasure_lock", "SELECT pg_advisory_xact_lock(1952541805, 0)");
 
-const ROLLUP_OF_DAY = statement<[string], { n: number }>(
-  "tally_rollup_of_day",
-  "WITH gone AS (DELETE FROM telemetry_daily WHERE day = $1::date RETURNING count) SELECT coalesce(sum(count), 0)::int AS n FROM gone",
-);
+const ROLLUP_OF_DAY = statement<[string], never>("tally_rollup_of_day", "DELETE FROM telemetry_daily WHERE day = $1::date");
+
+const rowsIn = (p: Partition) => partitionDdl<{ n: number }>(p.name, (q) => `SELECT count(*)::int AS n FROM ${q}`);
+
+/** Rows in a day partition (attached or not): what dropping it deletes, counted, not taken from the rollup. */
+export async function countPartitionRows(store: Store, p: Partition): Promise<number> {
+  return (await queryOne(store.pool, rowsIn(p))).n;
+}
 
 /**
  * Drops a detached day partition and takes its day off the rollup, in one
- * transaction; returns the rows it held (read from the rollup, not counted).
+ * transaction; returns the rows it held.
  */
 export async function dropDetachedPartition(store: Store, p: Partition): Promise<number> {
   return inTransaction(store.pool, async (client) => {
     await query(client, ERASURE_LOCK);
-    const { n } = await queryOne(client, ROLLUP_OF_DAY, p.day);
+    const { n } = await queryOne(client, rowsIn(p));
+    await query(client, ROLLUP_OF_DAY, p.day);
     await query(client, partitionDdl(p.name, (q) => `DROP TABLE ${q}`));
     return n;
   });
@@ -113,17 +125,15 @@ export async function deleteBoundaryRows(store: Store, cutoff: Date, limit: numb
   return (await queryOne(store.pool, DELETE_BEFORE, cutoff, limit)).n;
 }
 
-const COUNT_OLDER = statement<[Date], { n: number }>(
-  "tally_count_older",
-  `SELECT ((SELECT coalesce(sum(count), 0) FROM telemetry_daily WHERE day < ($1::timestamptz AT TIME ZONE 'UTC')::date)
-         + (SELECT count(*) FROM telemetry_event
-            WHERE created_at >= (($1::timestamptz AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE 'UTC'
-              AND created_at < $1::timestamptz))::int AS n`,
+const COUNT_BOUNDARY = statement<[Date], { n: number }>(
+  "tally_count_boundary",
+  `SELECT count(*)::int AS n FROM telemetry_event
+   WHERE created_at >= (($1::timestamptz AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE 'UTC' AND created_at < $1::timestamptz`,
 );
 
-/** Rows older than `cutoff`: whole days from the rollup, the boundary day counted (a dry run's figure). */
-export async function countOlderThan(store: Store, cutoff: Date): Promise<number> {
-  return (await queryOne(store.pool, COUNT_OLDER, cutoff)).n;
+/** Rows of the boundary day (the one the cutoff falls in) older than `cutoff`: what the purge deletes row by row. */
+export async function countBoundaryRows(store: Store, cutoff: Date): Promise<number> {
+  return (await queryOne(store.pool, COUNT_BOUNDARY, cutoff)).n;
 }
 
 const NOW = statement<[], { now: Date }>("tally_now", "SELECT now() AS now");
@@ -139,7 +149,7 @@ export async function ping(store: Store): Promise<void> {
   await queryOne(store.pool, PING);
 }
 
-/** Forgets idempotency keys past their window, spent rate windows and old job claims (one transaction, under the erasure lock). */
+/** Forgets idempotency keys past their window, spent rate windows, tombstones that can refer to nothing and old job claims (one transaction, under the erasure lock). */
 export async function deleteExpiredBookkeeping(store: Store, now: Date): Promise<void> {
   const prisma = await store.prisma();
   const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
@@ -147,6 +157,7 @@ export async function deleteExpiredBookkeeping(store: Store, now: Date): Promise
     prisma.$executeRawUnsafe(ERASURE_LOCK.text), // a constant statement, no parameters
     prisma.idempotencyKey.deleteMany({ where: { createdAt: { lt: hoursAgo(IDEMPOTENCY_WINDOW_HOURS) } } }),
     prisma.rateWindow.deleteMany({ where: { windowStart: { lt: hoursAgo(RATE_WINDOW_KEEP_HOURS) } } }),
+    prisma.erasure.deleteMany({ where: { erasedAt: { lt: hoursAgo(TOMBSTONE_KEEP_HOURS) } } }),
     prisma.jobClaim.deleteMany({ where: { slot: { lt: hoursAgo(7 * 24) } } }),
   ]);
 }

@@ -9,7 +9,8 @@ import { LOCK_KEYS, withTryAdvisoryLock } from "../store/advisory-lock.js";
 import { deleteAggregatesBefore } from "../store/aggregates.js";
 import type { Store } from "../store/connection.js";
 import {
-  countOlderThan,
+  countBoundaryRows,
+  countPartitionRows,
   databaseNow,
   deleteBoundaryRows,
   deleteExpiredBookkeeping,
@@ -19,7 +20,7 @@ import {
   listPartitions,
   recordPurgeRun,
 } from "../store/retention.js";
-import { runAggregation } from "./aggregate.js";
+import type { AggregationResult } from "./aggregate.js";
 
 const PURGE_BATCH_ROWS = 5_000;
 const DAY_MS = 86_400_000;
@@ -31,6 +32,14 @@ export interface PurgeOptions {
   dryRun?: boolean;
   trigger: "cron" | "cli";
   batchRows?: number;
+  /** Aggregates every closed day not yet aggregated: run before anything is dropped. */
+  aggregate: () => Promise<AggregationResult>;
+}
+
+/** A day partition the purge dropped (or would drop), with the rows it held. */
+export interface DroppedDay {
+  day: string;
+  rows: number;
 }
 
 export interface PurgeResult {
@@ -39,6 +48,10 @@ export interface PurgeResult {
   cutoff: Date;
   rows: number;
   partitionsDropped: number;
+  /** Each whole day partition dropped (or that would be), with its rows. */
+  partitions: DroppedDay[];
+  /** Rows deleted (or that would be) from the boundary day, the one partly expired. */
+  boundaryRows: number;
   /** Closed days aggregated first, so nothing is dropped before it is summed. */
   daysAggregated: number;
   /** Days of aggregates deleted (older than their own retention). */
@@ -55,49 +68,51 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
   const started = performance.now();
   const now = await databaseNow(store);
   const cutoff = new Date(now.getTime() - opts.retentionDays * DAY_MS);
-  const finish = (rows: number, partitionsDropped: number, skipped = false, daysAggregated = 0, aggregateDaysDeleted = 0): PurgeResult => ({
+  const finish = (partitions: DroppedDay[], boundaryRows: number, extra: { skipped?: boolean; daysAggregated?: number; aggregateDaysDeleted?: number } = {}): PurgeResult => ({
     dryRun: opts.dryRun === true,
     cutoff,
-    rows,
-    partitionsDropped,
-    daysAggregated,
-    aggregateDaysDeleted,
+    rows: partitions.reduce((n, p) => n + p.rows, boundaryRows),
+    partitionsDropped: partitions.length,
+    partitions,
+    boundaryRows,
+    daysAggregated: extra.daysAggregated ?? 0,
+    aggregateDaysDeleted: extra.aggregateDaysDeleted ?? 0,
     durationMs: Math.round(performance.now() - started),
-    skipped,
+    skipped: extra.skipped ?? false,
   });
 
   if (opts.dryRun) {
-    const [rows, partitions] = await Promise.all([countOlderThan(store, cutoff), listPartitions(store)]);
-    return finish(rows, partitions.filter((p) => wholeDayExpired(p.day, cutoff)).length);
+    const expired = (await listPartitions(store)).filter((p) => wholeDayExpired(p.day, cutoff));
+    const partitions = await Promise.all(expired.map(async (p) => ({ day: p.day, rows: await countPartitionRows(store, p) })));
+    return finish(partitions, await countBoundaryRows(store, cutoff));
   }
 
   const done = await withTryAdvisoryLock(store.pool, LOCK_KEYS.purge, async () => {
     await ensurePartitionsAround(store);
     // Every closed day is aggregated before any of its rows go (catching up if the hourly job missed it).
-    const aggregated = await runAggregation(store, logger);
-    let rows = 0;
-    let dropped = 0;
+    const aggregated = await opts.aggregate();
+    const partitions: DroppedDay[] = [];
     for (const partition of await listPartitions(store)) {
       if (!wholeDayExpired(partition.day, cutoff)) continue;
       await detachPartition(store, partition);
-      rows += await dropDetachedPartition(store, partition);
-      dropped += 1;
+      partitions.push({ day: partition.day, rows: await dropDetachedPartition(store, partition) });
     }
     const batch = opts.batchRows ?? PURGE_BATCH_ROWS;
+    let boundaryRows = 0;
     for (let n = batch; n === batch; ) {
       n = await deleteBoundaryRows(store, cutoff, batch);
-      rows += n;
+      boundaryRows += n;
     }
     await deleteExpiredBookkeeping(store, now);
     // Aggregates outlive their day's raw rows by their own retention, counted from the cutoff's day.
     const keepDays = opts.aggregateRetentionDays ?? AGGREGATE_RETENTION_DAYS_DEFAULT;
     const keepFrom = new Date(Date.parse(cutoff.toISOString().slice(0, 10)) - keepDays * DAY_MS).toISOString().slice(0, 10);
     const aggregateDaysDeleted = await deleteAggregatesBefore(store, keepFrom);
-    const result = finish(rows, dropped, false, aggregated.days.length, aggregateDaysDeleted);
-    await recordPurgeRun(store, { ...result, rowsDeleted: rows, trigger: opts.trigger });
+    const result = finish(partitions, boundaryRows, { daysAggregated: aggregated.days.length, aggregateDaysDeleted });
+    await recordPurgeRun(store, { ...result, rowsDeleted: result.rows, trigger: opts.trigger });
     return result;
   });
-  const result = done ?? finish(0, 0, true);
+  const result = done ?? finish([], 0, { skipped: true });
   logger?.info(
     {
       job: "purge",

@@ -1,25 +1,33 @@
-// The product team's report (tally report, GET /report): per catalog event the
-// count and the distinct viewers over a range of UTC days, the catalog's
-// rates and a per-day series. k-anonymous: no figure resting on fewer than
-// TELEMETRY_REPORT_MIN_VIEWERS (K) distinct viewers is shown (null), nor a
-// rate either side of which is hidden.
+// The product team's report (tally report, GET /report): how often each event
+// happened across everyone, the catalog's rates and a per-day series — built
+// so that no combination of reports reveals anything about fewer than K people.
 //
-// Closed days are read from the anonymous aggregates, other days from the
-// rollup. An aggregate keeps each day's distinct viewers but no ids, so the
-// distinct viewers of an event across several aggregated days cannot be
-// counted: `viewers` is exact across the days still read from the rollup and,
-// with aggregated days in the range, the larger of that and the busiest
-// aggregated day's viewers — a lower bound on the true figure, which is what
-// makes it safe to suppress by.
+// The publication rules (README "Reports", /explain):
+//   - The unit is a cell: (closed UTC day, event), with its count and distinct
+//     viewers, as aggregated once when the day closed (aggregate.ts: each
+//     viewer's count capped, noise when ε is set). A cell is shown only when it
+//     rests on at least K viewers (its noisy viewers, under noise); a cell
+//     nobody contributed to is shown as 0 (without noise only: it is exact).
+//   - Every other figure is computed from shown cells only: an event's count
+//     and viewer-days are sums of its shown cells, a rate is the ratio of such
+//     sums over the days where both of its cells are shown. So no difference or
+//     combination of reports says anything about a suppressed cell.
+//   - Only closed, aggregated days are shown, and a cell never changes once
+//     written: two reads minutes apart, or around an erasure, are the same.
+//     Days not closed yet (today) are listed as in progress, with no figures;
+//     closed days with no aggregates at all as noData.
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
-import type { ReportRow } from "../store/aggregates.js";
+import type { AggregatedDayRow, Cell } from "../store/aggregates.js";
 import { TelemetryError } from "./errors.js";
 import { clamp, integerLike } from "./validation.js";
 
 /** Longest range a report covers: about ten years of days. */
 export const REPORT_MAX_DAYS = 3660;
 export const REPORT_DEFAULT_DAYS = 30;
+/** The earliest and latest days a report may name. */
+const FIRST_DAY = "1970-01-01";
+const LAST_DAY = "9999-12-31";
 
 const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -30,24 +38,59 @@ export interface ReportRange {
 }
 
 export interface EventFigures {
-  /** null: rests on fewer than K viewers. */
+  /** Sum of the event's shown cells; null when none is shown and some are suppressed. */
   count: number | null;
-  viewers: number | null;
+  /** Sum of its shown cells' viewers: person-days, not distinct people (they cannot be counted across days without ids). */
+  viewerDays: number | null;
+  /** Closed days whose cell is shown / suppressed. */
+  daysShown: number;
+  daysSuppressed: number;
 }
 
 export interface Report {
   from: string;
   to: string;
+  /** K. */
   minViewers: number;
+  /** The contribution bound the cells were aggregated under. */
+  maxPerViewer: number;
+  /** ε per cell, when the cells carry noise; null otherwise. */
+  epsilon: number | null;
   events: Record<string, EventFigures>;
+  /** Each rate over the days where both of its cells are shown; null when there are none, or their denominator is 0. */
   rates: Record<string, number | null>;
-  series: { days: string[]; counts: Record<string, (number | null)[]> };
+  /** The rates that are null because no day has both of their cells shown (shown as <K), not for a zero denominator. */
+  suppressedRates: string[];
+  /** One value per day per event: the shown cell, or null (suppressed, or the day is in progress). */
+  series: { days: string[]; counts: Record<string, (number | null)[]>; viewers: Record<string, (number | null)[]> };
+  /** Days of the range not closed yet: no figures until they are. */
+  inProgress: string[];
+  /** Closed days of the range with no aggregates (before tally kept any, or past their retention). */
+  noData: string[];
+}
+
+/** What a report is built from: the aggregated days of its range and their cells. */
+export interface ReportInput {
+  range: ReportRange;
+  /** The last closed UTC day; later days are in progress. */
+  lastClosed: string;
+  days: readonly AggregatedDayRow[];
+  cells: readonly (Cell & { day: string })[];
+}
+
+export interface ReportRules {
+  minViewers: number;
+  maxPerViewer: number;
+  epsilon: number | null;
 }
 
 const dayString = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/)
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && isoDay(Date.parse(`${s}T00:00:00Z`)) === s);
+  .refine((s) => {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return s >= FIRST_DAY && s <= LAST_DAY && !Number.isNaN(t) && isoDay(t) === s;
+  });
 
 /** Like the summary's window: integer-like, clamped to 1..REPORT_MAX_DAYS. */
 const daysParam = integerLike.transform((n) => clamp(n, 1, REPORT_MAX_DAYS));
@@ -60,10 +103,11 @@ export const reportQuerySchema = z.object({
 });
 
 /**
- * The range asked for: `days` (the last N UTC days, today included; default
- * 30) or `from` and `to` (inclusive), never both. `today` is the database's.
+ * The range asked for: `days` (the last N closed UTC days; default 30) or
+ * `from` and `to` (inclusive, 1970-01-01..9999-12-31), never both.
+ * `lastClosed` is the last closed day by the database's clock.
  */
-export function parseReportRange(query: { days?: unknown; from?: unknown; to?: unknown }, today: string): ReportRange {
+export function parseReportRange(query: { days?: unknown; from?: unknown; to?: unknown }, lastClosed: string): ReportRange {
   const { days, from, to } = query;
   if (from !== undefined || to !== undefined) {
     if (days !== undefined) throw new TelemetryError("invalid_range");
@@ -80,54 +124,92 @@ export function parseReportRange(query: { days?: unknown; from?: unknown; to?: u
     if (!parsed.success) throw new TelemetryError("invalid_days");
     n = parsed.data;
   }
-  return { from: isoDay(Date.parse(today) - (n - 1) * DAY_MS), to: today };
+  return { from: isoDay(Date.parse(lastClosed) - (n - 1) * DAY_MS), to: lastClosed };
 }
 
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
-/** Whether a figure resting on `viewers` distinct viewers may be shown: never below K (nobody at all is no one's figure). */
-const shown = (viewers: number, k: number) => viewers === 0 || viewers >= k;
+/**
+ * Whether a cell may be shown: it rests on at least K viewers. Without noise a
+ * cell nobody contributed to is exact and shown as 0; with noise only the
+ * noisy viewers count, so that suppression itself follows the noise.
+ */
+export const cellShown = (viewers: number, k: number, noisy: boolean) => viewers >= k || (!noisy && viewers === 0);
 
-export function buildReport(catalog: Catalog, range: ReportRange, k: number, rows: readonly ReportRow[]): Report {
+export function buildReport(catalog: Catalog, input: ReportInput, rules: ReportRules): Report {
+  const { range } = input;
   const days: string[] = [];
   for (let t = Date.parse(range.from); t <= Date.parse(range.to); t += DAY_MS) days.push(isoDay(t));
-  const index = new Map(days.map((d, i) => [d, i]));
+  const noisyDay = new Map(input.days.map((d) => [d.day, d.epsilon !== null]));
+  const hasData = (day: string) => noisyDay.has(day);
+  const cellOf = new Map(input.cells.map((c) => [`${c.day} ${c.event}`, c]));
 
-  const totals = new Map<string, { count: number; viewers: number }>();
-  const perDay = new Map<string, { counts: number[]; viewers: number[] }>();
-  for (const name of catalog.names) {
-    totals.set(name, { count: 0, viewers: 0 });
-    perDay.set(name, { counts: new Array<number>(days.length).fill(0), viewers: new Array<number>(days.length).fill(0) });
-  }
-  for (const r of rows) {
-    const total = totals.get(r.event);
-    const series = perDay.get(r.event);
-    if (!total || !series) continue; // an event no longer in the catalog is not shown
-    // Any day's viewers, or those across the open days together: the range has at least as many.
-    // (Across the open days is exact and at least each open day's; alone it is the whole answer.)
-    total.viewers = Math.max(total.viewers, r.viewers);
-    if (r.day === null) continue;
-    const at = index.get(r.day);
-    if (at === undefined || r.count === null) continue;
-    series.counts[at]! += r.count;
-    series.viewers[at] = r.viewers;
-    total.count += r.count;
-  }
-
-  const events: Record<string, EventFigures> = {};
   const counts: Record<string, (number | null)[]> = {};
+  const viewers: Record<string, (number | null)[]> = {};
+  const events: Record<string, EventFigures> = {};
   for (const name of catalog.names) {
-    const total = totals.get(name)!;
-    const visible = shown(total.viewers, k);
-    events[name] = { count: visible ? total.count : null, viewers: visible ? total.viewers : null };
-    const series = perDay.get(name)!;
-    counts[name] = series.counts.map((n, i) => (shown(series.viewers[i]!, k) ? n : null));
+    const c: (number | null)[] = [];
+    const v: (number | null)[] = [];
+    let count = 0;
+    let viewerDays = 0;
+    let daysShown = 0;
+    let daysSuppressed = 0;
+    for (const day of days) {
+      if (day > input.lastClosed || !hasData(day)) {
+        c.push(null);
+        v.push(null);
+        continue;
+      }
+      // A closed day with no cell for the event: nobody did it (a noisy day has a cell for every event).
+      const cell = cellOf.get(`${day} ${name}`) ?? { count: 0, viewers: 0 };
+      if (cellShown(cell.viewers, rules.minViewers, noisyDay.get(day) ?? false)) {
+        c.push(cell.count);
+        v.push(cell.viewers);
+        count += cell.count;
+        viewerDays += cell.viewers;
+        daysShown += 1;
+      } else {
+        c.push(null);
+        v.push(null);
+        daysSuppressed += 1;
+      }
+    }
+    counts[name] = c;
+    viewers[name] = v;
+    const none = daysShown === 0 && daysSuppressed > 0;
+    events[name] = { count: none ? null : count, viewerDays: none ? null : viewerDays, daysShown, daysSuppressed };
   }
+
   const rates: Record<string, number | null> = {};
+  const suppressedRates: string[] = [];
   for (const rate of catalog.rates) {
-    const num = events[rate.numerator]!.count;
-    const den = events[rate.denominator]!.count;
-    rates[rate.name] = num === null || den === null || den === 0 ? null : round4(num / den);
+    const num = counts[rate.numerator]!;
+    const den = counts[rate.denominator]!;
+    let n = 0;
+    let d = 0;
+    let both = 0;
+    days.forEach((_, i) => {
+      if (num[i] != null && den[i] != null) {
+        n += num[i]!;
+        d += den[i]!;
+        both += 1;
+      }
+    });
+    rates[rate.name] = d === 0 ? null : round4(n / d);
+    // Suppressed only if some closed day had a cell hidden: a range with no closed day hides nothing.
+    if (both === 0 && (events[rate.numerator]!.daysSuppressed > 0 || events[rate.denominator]!.daysSuppressed > 0)) suppressedRates.push(rate.name);
   }
-  return { from: range.from, to: range.to, minViewers: k, events, rates, series: { days, counts } };
+  return {
+    from: range.from,
+    to: range.to,
+    minViewers: rules.minViewers,
+    maxPerViewer: rules.maxPerViewer,
+    epsilon: rules.epsilon,
+    events,
+    rates,
+    suppressedRates,
+    series: { days, counts, viewers },
+    inProgress: days.filter((d) => d > input.lastClosed),
+    noData: days.filter((d) => d <= input.lastClosed && !hasData(d)),
+  };
 }

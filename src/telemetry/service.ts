@@ -1,9 +1,10 @@
 // The telemetry domain: every use case of tally, for the HTTP routes, the CLI
 // and the scheduler alike. None of them touches the store directly.
 //
-//   record     validate -> budget -> group commit (POST /ingest)
+//   record     validate -> binding -> budget -> group commit (POST /ingest)
+//   bind       a session binding for the emitter's counts (GET /binding)
 //   summarize  window, totals, series, zero-fill (GET /summary)
-//   forget     hash -> erase everything of one viewer (DELETE /me, tally forget)
+//   forget     hash -> erase everything of one viewer, leave its tombstone (DELETE /me, tally forget)
 //   purge      retention (cron, tally purge)
 //   aggregate  anonymous daily aggregates of closed days (hourly, and before a purge)
 //   report     the k-anonymous report across viewers (GET /report, tally report)
@@ -17,16 +18,17 @@ import type { Logger } from "pino";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Config } from "../config.js";
 import type { Store } from "../store/connection.js";
-import { readReportRows } from "../store/aggregates.js";
-import { countViewerRows, forgetViewer } from "../store/erasure.js";
+import { lastClosedDay, readCells } from "../store/aggregates.js";
+import { bindingTime, countViewerRows, forgetViewer, type Erased } from "../store/erasure.js";
 import { claimJobSlot } from "../store/job-claims.js";
 import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround, ping } from "../store/retention.js";
 import { readSummaries, type SummaryRead, type SummaryRows } from "../store/summary.js";
-import { runAggregation, type AggregationResult } from "./aggregate.js";
+import { AGGREGATE_GRACE_SECONDS, runAggregation, type AggregationResult, type PublicationRules } from "./aggregate.js";
 import { createBatcher } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
 import { buildManifest, type Manifest } from "./explain.js";
-import { createKeyHasher, createViewerHasher } from "./identity.js";
+import { createBindings, createKeyHasher, createViewerKeys } from "./identity.js";
+import { secureRandomInt, type RandomInt } from "./noise.js";
 import { runPurge, type PurgeOptions, type PurgeResult } from "./purge.js";
 import { noMetrics, type JobRun, type TelemetryMetrics } from "./metrics.js";
 import { createIngestBatcher, recordOne, type Recorded } from "./record.js";
@@ -46,6 +48,8 @@ export interface TelemetryDeps {
   catalog: Catalog;
   logger: Logger;
   metrics?: TelemetryMetrics;
+  /** Where the report's noise comes from (crypto.randomInt; tests seed their own). */
+  random?: RandomInt;
 }
 
 export interface PoolStats {
@@ -58,19 +62,22 @@ export interface TelemetryService {
   readonly catalog: Catalog;
   /** Throws telemetry_disabled when TELEMETRY_ENABLED is off (ingest and summary only; erasure always works). */
   assertEnabled(): void;
-  /** Stores the counts of one ingest body for the session's viewer id; answered after commit. */
-  record(viewer: string, body: unknown, idempotencyKey: unknown): Promise<Recorded>;
+  /** Stores the counts of one ingest body for the session's viewer id; answered after commit. `binding`: the request's session binding, if any. */
+  record(viewer: string, body: unknown, idempotencyKey: unknown, binding?: unknown): Promise<Recorded>;
+  /** A session binding for the viewer, issued now: the emitter sends it with every count it tracks under this session. */
+  bind(viewer: string): Promise<string>;
   summarize(viewer: string, query: { days?: unknown; series?: unknown }): Promise<Summary>;
-  /** Erases everything of the session's viewer id (or, dry run, counts its rows); returns the rows of counts. */
-  forget(viewer: string, opts?: { dryRun?: boolean }): Promise<number>;
-  purge(opts: Omit<PurgeOptions, "retentionDays" | "aggregateRetentionDays"> & { retentionDays?: number }): Promise<PurgeResult>;
+  /** Erases everything of the session's viewer id and leaves its tombstone (or, dry run, counts what it would erase). */
+  forget(viewer: string, opts?: { dryRun?: boolean }): Promise<Erased>;
+  purge(opts: Omit<PurgeOptions, "retentionDays" | "aggregateRetentionDays" | "aggregate"> & { retentionDays?: number }): Promise<PurgeResult>;
   /** Writes the anonymous aggregates of every closed day not yet aggregated (once per day across replicas). */
   aggregate(): Promise<AggregationResult>;
   /** The k-anonymous report over `days` (default 30) or `from`..`to` (UTC days, inclusive). */
   report(query: { days?: unknown; from?: unknown; to?: unknown }): Promise<Report>;
   /** Hourly: partitions for the coming days, spent idempotency keys and rate windows deleted. */
   maintain(): Promise<{ partitionsCreated: number }>;
-  explain(): Promise<Manifest>;
+  /** The privacy manifest; `operator` adds figures about the data (the CLI's, never GET /explain's). */
+  explain(opts?: { operator?: boolean }): Promise<Manifest>;
   /** Resolves when the database answers (readiness). */
   ready(): Promise<void>;
   /** Connections of the store's pool, for metrics. */
@@ -81,14 +88,23 @@ export interface TelemetryService {
   close(): Promise<void>;
 }
 
-export function createTelemetryService({ store, config, catalog, logger, metrics = noMetrics }: TelemetryDeps): TelemetryService {
-  const hashViewer = createViewerHasher(config.idSecret, config.auth.cacheSize);
+export function createTelemetryService({ store, config, catalog, logger, metrics = noMetrics, random = secureRandomInt }: TelemetryDeps): TelemetryService {
+  const viewerKeys = createViewerKeys(config.idSecret, config.auth.cacheSize);
+  const hashViewer = (viewer: string) => viewerKeys(viewer).viewerId;
+  const bindings = createBindings(config.idSecret);
+  const publication: PublicationRules = {
+    maxPerViewer: config.telemetry.reportMaxPerViewer,
+    epsilon: config.telemetry.reportEpsilon,
+    events: catalog.names,
+    random,
+  };
   const rateLimit = config.telemetry.rateLimit;
   const call = <T>(work: () => Promise<T>) => storeCall(logger, work, metrics.storeError);
   const batcher = createIngestBatcher(store, logger, rateLimit, config.ingestBatching, metrics);
   // Group reads: the summaries asked for in the same event-loop turn are read in one call.
   const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => readSummaries(store, reads), SUMMARY_BATCHING);
-  const recording = { batcher, parseIngest: createIngestParser(catalog), hashViewer, hashKey: createKeyHasher(config.idSecret), rateLimit, metrics };
+  const recording = { batcher, parseIngest: createIngestParser(catalog), viewerKeys, bindings, hashKey: createKeyHasher(config.idSecret), rateLimit, metrics };
+  const aggregate = () => job("aggregate", () => runAggregation(store, publication, logger), (r) => ({ rows: r.rows, daysAggregated: r.days.length }));
 
   /** Runs a job, reporting its run (and failure) to the metrics. */
   async function job<T>(name: "purge" | "aggregate", work: () => Promise<T>, figures: (result: T) => Partial<JobRun>): Promise<T> {
@@ -110,7 +126,12 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
       if (!config.telemetry.enabled) throw new TelemetryError("telemetry_disabled");
     },
 
-    record: (viewer, body, idempotencyKey) => recordOne(recording, viewer, body, idempotencyKey),
+    record: (viewer, body, idempotencyKey, binding) => recordOne(recording, viewer, body, idempotencyKey, binding),
+
+    async bind(viewer) {
+      const { viewerId } = viewerKeys(viewer);
+      return bindings.issue(viewerId, await call(() => bindingTime(store, viewerId)));
+    },
 
     async summarize(viewer, query) {
       const days = parseDays(query.days);
@@ -122,25 +143,42 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
     },
 
     async forget(viewer, opts = {}) {
-      const viewerId = hashViewer(viewer);
-      return call(() => (opts.dryRun ? countViewerRows(store, viewerId) : forgetViewer(store, viewerId, ERASURE_TIMEOUT_MS)));
+      const { viewerId, subject } = viewerKeys(viewer);
+      return call(() => (opts.dryRun ? countViewerRows(store, viewerId) : forgetViewer(store, viewerId, subject, ERASURE_TIMEOUT_MS)));
     },
 
     purge(opts) {
-      const run = () => runPurge(store, { retentionDays: config.telemetry.retentionDays, aggregateRetentionDays: config.telemetry.aggregateRetentionDays, ...opts }, logger);
+      const run = () =>
+        runPurge(
+          store,
+          {
+            retentionDays: config.telemetry.retentionDays,
+            aggregateRetentionDays: config.telemetry.aggregateRetentionDays,
+            aggregate: () => runAggregation(store, publication, logger),
+            ...opts,
+          },
+          logger,
+        );
       if (opts.dryRun) return run();
       return job("purge", run, (r) =>
         r.skipped ? { outcome: "skipped" } : { rows: r.rows, partitionsDropped: r.partitionsDropped, daysAggregated: r.daysAggregated },
       );
     },
 
-    aggregate: () => job("aggregate", () => runAggregation(store, logger), (r) => ({ rows: r.rows, daysAggregated: r.days.length })),
+    aggregate,
 
     async report(query) {
-      const today = (await call(() => databaseNow(store))).toISOString().slice(0, 10);
-      const range = parseReportRange(query, today);
-      const rows = await call(() => readReportRows(store, range.from, range.to));
-      return buildReport(catalog, range, config.telemetry.reportMinViewers, rows);
+      const lastClosed = await call(() => lastClosedDay(store, AGGREGATE_GRACE_SECONDS));
+      const range = parseReportRange(query, lastClosed);
+      // Closed days not aggregated yet (the hourly job has not reached them) are, before they are read.
+      if (range.from <= lastClosed) await call(aggregate);
+      const { days, cells } = await call(() => readCells(store, range.from, range.to));
+      const rules = {
+        minViewers: config.telemetry.reportMinViewers,
+        maxPerViewer: config.telemetry.reportMaxPerViewer,
+        epsilon: publication.epsilon && publication.epsilon.p / publication.epsilon.q,
+      };
+      return buildReport(catalog, { range, lastClosed, days, cells }, rules);
     },
 
     async maintain() {
@@ -150,7 +188,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
       return { partitionsCreated };
     },
 
-    explain: () => buildManifest(config, catalog, store),
+    explain: (opts) => buildManifest(config, catalog, store, opts),
     ready: () => call(() => ping(store)),
     poolStats: () => ({ total: store.pool.totalCount, idle: store.pool.idleCount, waiting: store.pool.waitingCount }),
     claimTick: (name, slot) => claimJobSlot(store, name, slot),

@@ -1,9 +1,10 @@
 import pg from "pg";
 import request from "supertest";
-import { runPurge } from "../../src/telemetry/purge.js";
+import { purge as runPurge } from "../helpers/jobs.js";
 import { LOCK_KEYS } from "../../src/store/advisory-lock.js";
 import type { Store } from "../../src/store/connection.js";
 import { buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
+import { runCliAsync } from "../helpers/cli.js";
 import { countRows, createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 
 const HOUR = 3600_000;
@@ -47,6 +48,26 @@ test("--dry-run reports what would go and deletes nothing", async () => {
   expect(await countRows(db)).toBe(expired + kept);
   const { rows } = await db.sql.query("SELECT * FROM telemetry_purge_run");
   expect(rows).toHaveLength(0);
+});
+
+test("`tally purge --dry-run` and `tally purge` report the rows each dropped day partition held, and the boundary day's", async () => {
+  await db.sql.query("TRUNCATE telemetry_daily, telemetry_event");
+  const viewer = newViewer();
+  const now = await dbNow();
+  await seedRows(db, viewer, "suggestion_shown", new Date(now - 40 * DAY), 3);
+  await seedRows(db, viewer, "suggestion_shown", new Date(now - 35 * DAY), 2);
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const env = { DATABASE_URL: db.url };
+  for (const dryRun of [true, false]) {
+    const r = await runCliAsync(["purge", ...(dryRun ? ["--dry-run"] : [])], env);
+    expect(r.code).toBe(0);
+    const verb = dryRun ? "would be " : "";
+    expect(r.stdout).toContain(`${dryRun ? "would delete" : "deleted"} 5 rows created before`);
+    expect(r.stdout).toContain(`day ${day(now - 40 * DAY)}: partition ${verb}dropped, 3 rows`);
+    expect(r.stdout).toContain(`day ${day(now - 35 * DAY)}: partition ${verb}dropped, 2 rows`);
+    expect(r.stdout).toMatch(/boundary day: 0 rows/);
+  }
+  expect(await countRows(db)).toBe(0);
 });
 
 test("a real run deletes exactly the rows older than the retention period", async () => {
@@ -281,7 +302,7 @@ test("the purge creates the coming days' partitions", async () => {
   expect(rows[0].t).toBe(`telemetry_event_p${day}`);
 });
 
-test("explain shows the last purge and the age of the oldest remaining row", async () => {
+test("the public /explain says only the day the last purge ran; `tally explain` gives the operator its rows and the oldest row", async () => {
   const viewer = newViewer();
   await seedAroundRetention(viewer);
   const t: TestApp = buildTestApp(db.url);
@@ -290,12 +311,22 @@ test("explain shows the last purge and the age of the oldest remaining row", asy
   try {
     const before = await request(t.app).get("/explain");
     expect(before.body.lastPurge).toBeNull();
-    expect(before.body.oldestRow.ageDays).toBeGreaterThanOrEqual(40);
-    await runPurge(store, { retentionDays: 30, trigger: "cli" });
+    expect(before.body).not.toHaveProperty("oldestRow");
+    expect(before.body).not.toHaveProperty("operator");
+    const ran = await runPurge(store, { retentionDays: 30, trigger: "cli" });
     const after = await request(later.app).get("/explain");
-    expect(after.body.lastPurge).toMatchObject({ rowsDeleted: 9, trigger: "cli" });
-    expect(after.body.oldestRow.ageDays).toBeGreaterThan(29);
-    expect(after.body.oldestRow.ageDays).toBeLessThanOrEqual(30);
+    // To the day: not when (to the millisecond), not how many rows (on a quiet day, one person's).
+    expect(after.body.lastPurge).toEqual({ day: (await store.pool.query("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d")).rows[0].d });
+    expect(JSON.stringify(after.body)).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(JSON.stringify(after.body)).not.toContain(`"rowsDeleted"`);
+
+    const cli = await runCliAsync(["explain", "--json"], { DATABASE_URL: db.url });
+    const operator = JSON.parse(cli.stdout).operator;
+    expect(operator.lastPurge).toMatchObject({ rowsDeleted: ran.rows, trigger: "cli" });
+    expect(operator.oldestRow.ageDays).toBeGreaterThan(29);
+    expect(operator.oldestRow.ageDays).toBeLessThanOrEqual(30);
+    const text = await runCliAsync(["explain"], { DATABASE_URL: db.url });
+    expect(text.stdout).toMatch(new RegExp(`Last purge: .*, ${ran.rows} rows? older than`));
   } finally {
     await t.close();
     await later.close();

@@ -1,14 +1,17 @@
-// The k-anonymous report and the anonymous daily aggregates under it, on a
-// real PostgreSQL: suppression at exactly K, totals equal to the raw rows (open
-// days) and to the aggregates (closed days) across a purge, aggregation once
-// per day across replicas with catch-up, the token guard, the CLI.
+// The report and the anonymous daily aggregates under it, on a real
+// PostgreSQL: cells (closed day × event) suppressed below K and every other
+// figure made of shown cells only; each viewer's count capped per cell; closed
+// days only, cells that never change (across an erasure, across time, across
+// a purge); aggregation once per day across replicas with catch-up; the
+// optional noise; the token guard; the CLI. The rules as properties over
+// random data are in tests/unit/telemetry/report.test.ts.
 import request from "supertest";
-import { runPurge } from "../../src/telemetry/purge.js";
-import { runAggregation } from "../../src/telemetry/aggregate.js";
 import type { Store } from "../../src/store/connection.js";
-import { bearer, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
+import { bearer, buildTestApp, newViewer, postIngest, TEST_ID_SECRET, TEST_SESSION_SECRET, type TestApp } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
 import { createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
+import { aggregate, purge } from "../helpers/jobs.js";
+import { seededRandomInt } from "../helpers/seeded.js";
 
 const TOKEN = "report-token-for-tests-0123456789";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -32,144 +35,149 @@ async function dbNow(): Promise<number> {
   return rows[0]!.now.getTime();
 }
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-/** Noon UTC `n` days ago: safely inside that day. */
+/** Noon UTC `n` days ago: safely inside that day (n ≥ 2 is closed whatever the time of day). */
 const noonDaysAgo = (now: number, n: number) => new Date(Date.parse(dayOf(now - n * DAY)) + 12 * HOUR);
 
-/** `viewers` distinct (hashed) viewers, each storing `each` rows of `event` at `at`. */
-async function seedViewers(event: string, at: Date, viewers: number, each = 1): Promise<void> {
-  for (let i = 0; i < viewers; i++) await seedRows(db, t.hash(newViewer("r")), event, at, each);
+/** `viewers` distinct (hashed) viewers, each storing `each` rows of `event` at `at`; returns their ids. */
+async function seedViewers(event: string, at: Date, viewers: number, each = 1): Promise<string[]> {
+  const ids = Array.from({ length: viewers }, () => newViewer("r"));
+  for (const v of ids) await seedRows(db, t.hash(v), event, at, each);
+  return ids;
 }
 
-async function report(query: string) {
-  const res = await request(t.app).get(`/report${query}`).set(auth);
+async function report(query: string, app: TestApp = t) {
+  const res = await request(app.app).get(`/report${query}`).set(auth);
   expect(res.status).toBe(200);
   return res.body;
 }
+const index = (body: { series: { days: string[] } }, at: Date) => body.series.days.indexOf(dayOf(at.getTime()));
 
-describe("suppression (K = TELEMETRY_REPORT_MIN_VIEWERS, default 5)", () => {
-  test("K−1 viewers: count, viewers, their day cells and every rate built on them are null; K viewers: shown exactly", async () => {
-    // Through the real ingest path: 4 viewers accept, 5 are shown a suggestion.
-    const shown = Array.from({ length: 5 }, () => newViewer("shown"));
-    for (const v of shown) expect((await postIngest(t, v, { event: "suggestion_shown", count: 3 })).status).toBe(200);
-    for (const v of shown.slice(0, 4)) expect((await postIngest(t, v, { event: "suggestion_accepted", count: 2 })).status).toBe(200);
+describe("cells, suppression and the contribution bound", () => {
+  test("a cell on fewer than K viewers is null, and no total or rate includes it (a 2-day total no longer gives the hidden day away)", async () => {
+    const now = await dbNow();
+    const shown = noonDaysAgo(now, 3);
+    const hidden = noonDaysAgo(now, 2);
+    await seedViewers("suggestion_shown", shown, 6, 10); // 60, 6 viewers
+    await seedViewers("suggestion_shown", hidden, 1, 7); // 7, one person
+    await seedViewers("suggestion_accepted", shown, 5, 2); // 10, exactly K
 
-    const body = await report("?days=7");
+    const body = await report(`?from=${dayOf(shown.getTime())}&to=${dayOf(hidden.getTime())}`);
     expect(body.minViewers).toBe(5);
-    expect(body.events.suggestion_shown).toEqual({ count: 15, viewers: 5 });
-    expect(body.events.suggestion_accepted).toEqual({ count: null, viewers: null });
-    const today = body.series.days.length - 1;
-    expect(body.series.counts.suggestion_shown[today]).toBe(15);
-    expect(body.series.counts.suggestion_accepted[today]).toBeNull();
-    expect(body.rates.accept_rate).toBeNull(); // numerator hidden
-    expect(body.rates.undo_rate).toBeNull(); // denominator hidden
+    expect(body.series.counts.suggestion_shown).toEqual([60, null]);
+    expect(body.events.suggestion_shown).toEqual({ count: 60, viewerDays: 6, daysShown: 1, daysSuppressed: 1 });
+    expect(body.series.counts.suggestion_accepted).toEqual([10, 0]);
+    // The rate uses only the days where both of its cells are shown: 10 / 60.
+    expect(body.rates.accept_rate).toBe(Math.round((10 / 60) * 10_000) / 10_000);
+    // The one-day report of the shown day has the same total: differencing gives nothing.
+    expect((await report(`?from=${dayOf(shown.getTime())}&to=${dayOf(shown.getTime())}`)).events.suggestion_shown.count).toBe(60);
     // Nobody at all is no one's figure: shown as 0.
-    expect(body.events.embeddings_opt_in).toEqual({ count: 0, viewers: 0 });
-
-    // The fifth viewer accepts: now K viewers, everything about it is shown.
-    expect((await postIngest(t, shown[4]!, { event: "suggestion_accepted", count: 2 })).status).toBe(200);
-    const after = await report("?days=7");
-    expect(after.events.suggestion_accepted).toEqual({ count: 10, viewers: 5 });
-    expect(after.series.counts.suggestion_accepted[today]).toBe(10);
-    expect(after.rates.accept_rate).toBe(Math.round((10 / 15) * 10_000) / 10_000);
+    expect(body.events.embeddings_opt_in).toEqual({ count: 0, viewerDays: 0, daysShown: 2, daysSuppressed: 0 });
   });
 
-  test("one viewer storing many rows is still one viewer: suppressed however large the count", async () => {
-    await seedRows(db, t.hash(newViewer()), "suggestion_skipped", new Date(await dbNow()), 5_000);
-    const body = await report("?days=1");
-    expect(body.events.suggestion_skipped).toEqual({ count: null, viewers: null });
+  test("a heavy viewer counts at most TELEMETRY_REPORT_MAX_PER_VIEWER (20) in a cell: one of five cannot dominate it", async () => {
+    const now = await dbNow();
+    const at = noonDaysAgo(now, 2);
+    const [heavy] = await seedViewers("suggestion_skipped", at, 1, 1000);
+    await seedViewers("suggestion_skipped", at, 4, 1);
+    const body = await report("?days=7");
+    expect(body.maxPerViewer).toBe(20);
+    expect(body.series.counts.suggestion_skipped[index(body, at)]).toBe(20 + 4);
+    expect(heavy).toBeDefined();
+
+    const capped = buildTestApp(db.url, { REPORT_TOKEN: TOKEN, TELEMETRY_REPORT_MAX_PER_VIEWER: "5" });
+    try {
+      await db.sql.query("TRUNCATE telemetry_aggregate, telemetry_aggregated_day");
+      const again = await report("?days=7", capped);
+      expect(again.maxPerViewer).toBe(5);
+      expect(again.series.counts.suggestion_skipped[index(again, at)]).toBe(5 + 4);
+    } finally {
+      await capped.close();
+    }
   });
 
-  test("K is configurable; K−1 and K at K = 3", async () => {
+  test("K is configurable: K−1 and K at K = 3", async () => {
     const k3 = buildTestApp(db.url, { REPORT_TOKEN: TOKEN, TELEMETRY_REPORT_MIN_VIEWERS: "3" });
     try {
-      const now = new Date(await dbNow());
-      await seedViewers("suggestion_edited", now, 2);
-      const two = await request(k3.app).get("/report?days=1").set(auth);
-      expect(two.body.minViewers).toBe(3);
-      expect(two.body.events.suggestion_edited.count).toBeNull();
-      await seedViewers("suggestion_edited", now, 1);
-      const three = await request(k3.app).get("/report?days=1").set(auth);
-      expect(three.body.events.suggestion_edited).toEqual({ count: 3, viewers: 3 });
+      const now = await dbNow();
+      await seedViewers("suggestion_edited", noonDaysAgo(now, 3), 2);
+      await seedViewers("suggestion_edited", noonDaysAgo(now, 2), 3);
+      const body = await report("?days=7", k3);
+      expect(body.minViewers).toBe(3);
+      expect(body.series.counts.suggestion_edited.slice(-3)).toEqual([null, 3, 0]); // days −3, −2, and yesterday (nobody)
+      expect(body.events.suggestion_edited.count).toBe(3);
     } finally {
       await k3.close();
     }
   });
 });
 
-describe("aggregates and raw rows", () => {
-  test("open days read the raw rows, closed days the aggregates; totals survive the purge of the raw rows", async () => {
+describe("closed days only, and a cell never changes", () => {
+  test("today is in progress: reports minutes apart are the same while counts arrive, and today is named, not shown", async () => {
+    const viewers = Array.from({ length: 6 }, () => newViewer("today"));
     const now = await dbNow();
-    const old = noonDaysAgo(now, 35); // will be purged (retention 30)
-    const recent = noonDaysAgo(now, 2); // closed, kept
+    const range = `?from=${dayOf(now - 3 * DAY)}&to=${dayOf(now)}`;
+    for (const v of viewers) expect((await postIngest(t, v, { event: "suggestion_shown", count: 3 })).status).toBe(200);
+    const first = await report(range);
+    for (const v of viewers) expect((await postIngest(t, v, { event: "suggestion_shown", count: 1 })).status).toBe(200);
+    const second = await report(range);
+    expect(second).toEqual(first);
+    expect(first.inProgress).toContain(dayOf(now));
+    expect(first.series.counts.suggestion_shown.at(-1)).toBeNull();
+    // days=N covers closed days only.
+    const last = await report("?days=3");
+    expect(last.series.days).not.toContain(dayOf(now));
+    expect(last.inProgress).toEqual([]);
+  });
+
+  test("reports before and after a viewer's erasure are the same: a closed cell is not recomputed", async () => {
+    const now = await dbNow();
+    const ids = await seedViewers("suggestion_accepted", noonDaysAgo(now, 2), 6, 3);
+    const before = await report("?days=7");
+    expect(before.events.suggestion_accepted.count).toBe(18);
+    const erased = await request(t.app).delete("/me").set(await bearer(ids[0]!));
+    expect(erased.body).toEqual({ ok: true, deleted: 3 });
+    expect(await report("?days=7")).toEqual(before);
+  });
+
+  test("a closed day is read from its aggregate only: changing its raw rows afterwards moves nothing", async () => {
+    const now = await dbNow();
+    const at = noonDaysAgo(now, 2);
+    await seedViewers("suggestion_shown", at, 5, 3);
+    const before = await report("?days=7");
+    await db.sql.query("UPDATE telemetry_daily SET count = count + 100 WHERE day = $1::date", [dayOf(at.getTime())]);
+    await seedViewers("suggestion_shown", at, 5, 1);
+    expect(await report("?days=7")).toEqual(before);
+  });
+
+  test("totals survive the purge of the raw rows; the purge aggregates a day first even if the hourly job never ran", async () => {
+    const now = await dbNow();
+    const old = noonDaysAgo(now, 35); // purged at retention 30
+    const recent = noonDaysAgo(now, 2);
     await seedViewers("suggestion_shown", old, 6, 2); // 12
     await seedViewers("suggestion_shown", recent, 5, 3); // 15
-    await seedViewers("suggestion_shown", new Date(now), 7, 1); // 7, today: open
-
-    const range = `?from=${dayOf(now - 40 * DAY)}&to=${dayOf(now)}`;
-    const before = await report(range);
-    expect(before.events.suggestion_shown.count).toBe(12 + 15 + 7);
-    // All days still open: viewers are exact across the range (18 distinct).
-    expect(before.events.suggestion_shown.viewers).toBe(18);
-
-    const aggregated = await t.telemetry.aggregate();
-    expect(aggregated.days).toContain(dayOf(old.getTime()));
-    expect(aggregated.days).toContain(dayOf(recent.getTime()));
-    expect(aggregated.days).not.toContain(dayOf(now)); // today has not closed
-    const { rows: agg } = await db.sql.query("SELECT to_char(day, 'YYYY-MM-DD') AS day, count::int, viewers FROM telemetry_aggregate WHERE event = 'suggestion_shown' ORDER BY day");
-    expect(agg).toEqual([
-      { day: dayOf(old.getTime()), count: 12, viewers: 6 },
-      { day: dayOf(recent.getTime()), count: 15, viewers: 5 },
-    ]);
-
-    // A closed day is read from its aggregate, not its raw rows: change the raw rows and the report does not move.
-    await db.sql.query("UPDATE telemetry_daily SET count = count + 100 WHERE day = $1::date", [dayOf(recent.getTime())]);
-    const closed = await report(range);
-    expect(closed.events.suggestion_shown.count).toBe(12 + 15 + 7);
-    await db.sql.query("UPDATE telemetry_daily SET count = count - 100 WHERE day = $1::date", [dayOf(recent.getTime())]);
-
-    // The purge drops the raw rows of the old day; its aggregate stays.
-    const purged = await runPurge(t.store, { retentionDays: 30, trigger: "cli" });
-    expect(purged.rows).toBe(12);
+    const result = await purge(t.store, { retentionDays: 30, trigger: "cron" });
+    expect(result.daysAggregated).toBeGreaterThanOrEqual(2);
+    expect(result.partitions).toEqual([{ day: dayOf(old.getTime()), rows: 12 }]);
     const { rows: left } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_daily WHERE day = $1::date", [dayOf(old.getTime())]);
     expect(left[0].n).toBe(0);
-    const after = await report(range);
-    expect(after.events.suggestion_shown.count).toBe(12 + 15 + 7);
-    const oldIndex = after.series.days.indexOf(dayOf(old.getTime()));
-    expect(after.series.counts.suggestion_shown[oldIndex]).toBe(12);
-    // Across aggregated days, distinct viewers are a lower bound: the busiest day's, or the open days' (7).
-    expect(after.events.suggestion_shown.viewers).toBe(7);
+    const body = await report(`?from=${dayOf(now - 40 * DAY)}&to=${dayOf(now - 2 * DAY)}`);
+    expect(body.events.suggestion_shown.count).toBe(12 + 15);
+    expect(body.series.counts.suggestion_shown[index(body, old)]).toBe(12);
   });
 
-  test("a day is aggregated when the purge reaches it even if the hourly job never ran", async () => {
+  test("aggregates are deleted TELEMETRY_AGGREGATE_RETENTION_DAYS after their raw rows; 0 deletes them with the rows; then the day is noData", async () => {
     const now = await dbNow();
-    await seedViewers("suggestion_undo", noonDaysAgo(now, 33), 5, 4);
-    const result = await runPurge(t.store, { retentionDays: 30, trigger: "cron" });
-    expect(result.daysAggregated).toBeGreaterThanOrEqual(1);
-    expect(result.rows).toBe(20);
-    const body = await report(`?from=${dayOf(now - 34 * DAY)}&to=${dayOf(now)}`);
-    expect(body.events.suggestion_undo).toEqual({ count: 20, viewers: 5 });
-  });
-
-  test("aggregates are deleted TELEMETRY_AGGREGATE_RETENTION_DAYS after their raw rows; 0 deletes them with the rows", async () => {
-    const now = await dbNow();
-    await seedViewers("embeddings_opt_in", noonDaysAgo(now, 45), 5); // purged 15 days ago at retention 30
-    await seedViewers("embeddings_opt_in", noonDaysAgo(now, 33), 5); // purged 3 days ago
-    await runAggregation(t.store);
+    await seedViewers("embeddings_opt_in", noonDaysAgo(now, 45), 5);
+    await seedViewers("embeddings_opt_in", noonDaysAgo(now, 33), 5);
+    await aggregate(t.store);
     const days = async () => (await db.sql.query("SELECT to_char(day, 'YYYY-MM-DD') AS day FROM telemetry_aggregate ORDER BY day")).rows.map((r) => r.day);
-    await runPurge(t.store, { retentionDays: 30, aggregateRetentionDays: 10, trigger: "cli" });
+    await purge(t.store, { retentionDays: 30, aggregateRetentionDays: 10, trigger: "cli" });
     expect(await days()).toEqual([dayOf(now - 33 * DAY)]);
-    await runPurge(t.store, { retentionDays: 30, aggregateRetentionDays: 0, trigger: "cli" });
+    await purge(t.store, { retentionDays: 30, aggregateRetentionDays: 0, trigger: "cli" });
     expect(await days()).toEqual([]);
-  });
-
-  test("an erasure removes the viewer's raw rows but not a closed day's anonymous aggregate", async () => {
-    const now = await dbNow();
-    const viewers = Array.from({ length: 5 }, () => newViewer("erase"));
-    for (const v of viewers) await seedRows(db, t.hash(v), "suggestion_accepted", noonDaysAgo(now, 3), 2);
-    await t.telemetry.aggregate();
-    expect(await t.telemetry.forget(viewers[0]!)).toBe(2);
-    const body = await report("?days=7");
-    expect(body.events.suggestion_accepted).toEqual({ count: 10, viewers: 5 });
+    const body = await report(`?from=${dayOf(now - 45 * DAY)}&to=${dayOf(now - 45 * DAY)}`);
+    expect(body.noData).toEqual([dayOf(now - 45 * DAY)]);
+    expect(body.events.embeddings_opt_in).toEqual({ count: 0, viewerDays: 0, daysShown: 0, daysSuppressed: 0 });
   });
 });
 
@@ -182,24 +190,67 @@ describe("aggregation runs once per day", () => {
 
   test("two replicas at once: every closed day aggregated by exactly one of them, nothing doubled", async () => {
     const now = await dbNow();
-    for (let d = 1; d <= 8; d++) await seedViewers("suggestion_shown", noonDaysAgo(now, d), 2, d);
-    const [a, b] = await Promise.all([runAggregation(t.store), runAggregation(second)]);
+    for (let d = 2; d <= 9; d++) await seedViewers("suggestion_shown", noonDaysAgo(now, d), 2, d);
+    const [a, b] = await Promise.all([aggregate(t.store), aggregate(second)]);
     const all = [...a.days, ...b.days].sort();
     expect(new Set(all).size).toBe(all.length); // no day twice
-    for (let d = 1; d <= 8; d++) expect(all).toContain(dayOf(now - d * DAY));
-    const { rows } = await db.sql.query("SELECT sum(count)::int AS n, count(*)::int AS days FROM telemetry_aggregate");
-    expect(rows[0]).toEqual({ n: 2 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8), days: 8 });
-    expect((await runAggregation(t.store)).days).toEqual([]);
+    for (let d = 2; d <= 9; d++) expect(all).toContain(dayOf(now - d * DAY));
+    const { rows } = await db.sql.query("SELECT sum(count)::int AS n, count(*)::int AS cells FROM telemetry_aggregate");
+    expect(rows[0]).toEqual({ n: 2 * (2 + 3 + 4 + 5 + 6 + 7 + 8 + 9), cells: 8 });
+    expect((await aggregate(t.store)).days).toEqual([]);
   });
 
   test("after downtime, the next run catches up on every missed day (days with no counts included)", async () => {
     const now = await dbNow();
-    await seedViewers("suggestion_shown", noonDaysAgo(now, 6), 1);
-    await seedViewers("suggestion_shown", noonDaysAgo(now, 2), 1);
+    await seedViewers("suggestion_shown", noonDaysAgo(now, 7), 1);
+    await seedViewers("suggestion_shown", noonDaysAgo(now, 3), 1);
     const result = await t.telemetry.aggregate();
-    expect(result.days).toEqual([6, 5, 4, 3, 2, 1].map((d) => dayOf(now - d * DAY)));
-    const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_aggregated_day");
+    expect(result.days.slice(0, 5)).toEqual([7, 6, 5, 4, 3].map((d) => dayOf(now - d * DAY)));
+    const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_aggregated_day WHERE day <= $1::date", [dayOf(now - 2 * DAY)]);
     expect(rows[0].n).toBe(6);
+  });
+});
+
+describe("differential privacy (TELEMETRY_REPORT_EPSILON)", () => {
+  test("noise drawn once when a day is aggregated, stored noisy only, every event present, K applied to the noisy viewers", async () => {
+    const random = seededRandomInt(42);
+    const dp = buildTestApp(db.url, { REPORT_TOKEN: TOKEN, TELEMETRY_REPORT_EPSILON: "1" }, { random });
+    try {
+      const now = await dbNow();
+      const exact: number[] = [];
+      for (let d = 2; d <= 11; d++) {
+        await seedViewers("suggestion_shown", noonDaysAgo(now, d), 8, 3);
+        exact.push(24);
+      }
+      const body = await report("?days=12", dp);
+      expect(body.epsilon).toBe(1);
+      const { rows: cells } = await db.sql.query("SELECT to_char(day, 'YYYY-MM-DD') AS day, event, count::int, viewers FROM telemetry_aggregate ORDER BY day, event");
+      // Every catalog event has a cell on every aggregated day (absence would say "exactly 0").
+      const days = [...new Set(cells.map((c) => c.day))];
+      expect(cells).toHaveLength(days.length * dp.telemetry.catalog.names.length);
+      // Noisy, integer, never negative; the exact 24 is what most stored counts are not.
+      const shownCells = cells.filter((c) => c.event === "suggestion_shown");
+      expect(shownCells.filter((c) => c.count !== 24).length).toBeGreaterThan(5);
+      expect(cells.every((c) => Number.isInteger(c.count) && c.count >= 0 && c.viewers >= 0)).toBe(true);
+      // The report shows a cell exactly when its stored (noisy) viewers reach K, with the stored value.
+      for (const c of shownCells) {
+        const i = body.series.days.indexOf(c.day);
+        if (i < 0) continue;
+        expect(body.series.counts.suggestion_shown[i]).toBe(c.viewers >= 5 ? c.count : null);
+      }
+      const { rows: claims } = await db.sql.query("SELECT DISTINCT epsilon, max_per_viewer FROM telemetry_aggregated_day");
+      expect(claims).toEqual([{ epsilon: 1, max_per_viewer: 20 }]);
+      // Drawn once: reading again (even with another source of noise) gives the same report.
+      const calls = random.calls;
+      expect(await report("?days=12", dp)).toEqual(body);
+      expect(random.calls).toBe(calls);
+
+      const explain = (await request(dp.app).get("/explain")).body.aggregates.differentialPrivacy;
+      expect(explain).toMatchObject({ enabled: true, epsilonPerCell: 1, epsilonPerViewerPerDay: dp.telemetry.catalog.names.length });
+      expect(exact).toHaveLength(10);
+    } finally {
+      await dp.close();
+    }
   });
 });
 
@@ -239,12 +290,12 @@ describe("GET /report and the report page", () => {
     expect(ok.headers["cache-control"]).toBe("no-store");
   });
 
-  test("the JSON has every catalog event and rate, a series of `days` days ending today, and the contract's errors for bad ranges", async () => {
+  test("the JSON has every catalog event and rate, `days` closed days ending yesterday, and the contract's errors for bad ranges", async () => {
     const body = await report("?days=30");
     expect(Object.keys(body.events)).toEqual(t.telemetry.catalog.names);
     expect(Object.keys(body.rates)).toEqual(t.telemetry.catalog.rates.map((r) => r.name));
     expect(body.series.days).toHaveLength(30);
-    expect(body.to).toBe(dayOf(await dbNow()));
+    expect(body.to < dayOf(await dbNow())).toBe(true);
     expect(body.from).toBe(body.series.days[0]);
     for (const counts of Object.values(body.series.counts)) expect(counts).toHaveLength(30);
     expect((await report("")).series.days).toHaveLength(30); // default
@@ -259,12 +310,14 @@ describe("GET /report and the report page", () => {
       ["?from=2026-01-02&to=2026-01-01", "invalid_range"],
       ["?from=2026-02-30&to=2026-03-01", "invalid_range"],
       ["?from=2000-01-01&to=2026-01-01", "invalid_range"],
+      ["?from=0000-01-01&to=0000-01-02", "invalid_range"],
+      ["?from=2026-13-01&to=2026-12-01", "invalid_range"],
       ["?days=7&from=2026-01-01&to=2026-01-02", "invalid_range"],
       ["?from[a]=1&to=2026-01-01", "invalid_range"],
     ];
     for (const [query, error] of bad) {
       const res = await request(t.app).get(`/report${query}`).set(auth);
-      expect([res.status, res.body]).toEqual([400, { ok: false, error }]);
+      expect([query, res.status, res.body]).toEqual([query, 400, { ok: false, error }]);
     }
   });
 
@@ -283,16 +336,13 @@ describe("GET /report and the report page", () => {
 });
 
 describe("tally report (CLI, as a process)", () => {
-  const env = () => ({
-    DATABASE_URL: db.url,
-    TELEMETRY_ID_SECRET: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-    SESSION_SECRET: "test-session-secret-0123456789abcdef-0123456789",
-  });
+  const env = () => ({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: TEST_SESSION_SECRET });
 
   test("--json is the same body as GET /report; the table shows <K and a sparkline; --csv one row per day", async () => {
-    const now = new Date(await dbNow());
-    await seedViewers("suggestion_shown", now, 6, 2);
-    await seedViewers("suggestion_accepted", now, 2);
+    const now = await dbNow();
+    const at = noonDaysAgo(now, 2);
+    await seedViewers("suggestion_shown", at, 6, 2);
+    await seedViewers("suggestion_accepted", at, 2);
     const json = await runCliAsync(["report", "--days", "7", "--json"], env());
     expect(json.stderr).toBe("");
     expect(json.code).toBe(0);
@@ -300,19 +350,24 @@ describe("tally report (CLI, as a process)", () => {
 
     const table = await runCliAsync(["report", "--days", "7"], env());
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/suggestion_shown\s+12\s+6\s+·{6}█/);
-    expect(table.stdout).toMatch(/suggestion_accepted\s+<5\s+<5/);
+    expect(table.stdout).toMatch(/suggestion_shown\s+12\s+6\s+0\s+/);
+    // Yesterday's accepted cell (nobody) is shown as 0, the hidden day is counted: the total is of shown cells only.
+    expect(table.stdout).toMatch(/suggestion_accepted\s+0\s+0\s+1\s+/);
+    expect(table.stdout).toMatch(/accept_rate\s+—/); // 0 over 0 on the day both are shown
+    const oneDay = await runCliAsync(["report", "--from", dayOf(at.getTime()), "--to", dayOf(at.getTime())], env());
+    expect(oneDay.stdout).toMatch(/suggestion_accepted\s+<5\s+<5\s+1\s+/);
+    expect(oneDay.stdout).toMatch(/accept_rate\s+<5/);
 
-    const csv = await runCliAsync(["report", "--from", dayOf(now.getTime() - DAY), "--to", dayOf(now.getTime()), "--csv"], env());
+    const csv = await runCliAsync(["report", "--from", dayOf(at.getTime()), "--to", dayOf(now)], { ...env() });
     expect(csv.code).toBe(0);
-    const lines = csv.stdout.trim().split("\n");
+    const lines = (await runCliAsync(["report", "--from", dayOf(at.getTime()), "--to", dayOf(now), "--csv"], env())).stdout.trim().split("\n");
     expect(lines[0]).toBe(`day,${t.telemetry.catalog.names.join(",")}`);
-    expect(lines).toHaveLength(3);
-    expect(lines[2]).toBe(`${dayOf(now.getTime())},12,,0,0,0,0,0`);
+    expect(lines[1]).toBe(`${dayOf(at.getTime())},12,,0,0,0,0,0`);
+    expect(lines.at(-1)).toBe(`${dayOf(now)},,,,,,,`); // in progress
   });
 
   test("bad options are usage errors (exit 2)", async () => {
-    for (const args of [["--days", "0"], ["--from", "2026-01-01"], ["--from", "2026-13-01", "--to", "2026-12-01"], ["--json", "--csv"], ["--days", "3", "--from", "2026-01-01", "--to", "2026-01-02"]]) {
+    for (const args of [["--days", "0"], ["--from", "2026-01-01"], ["--from", "2026-13-01", "--to", "2026-12-01"], ["--json", "--csv"], ["--days", "3", "--from", "2026-01-01", "--to", "2026-01-02"], ["--from", "0000-01-01", "--to", "0000-01-02"]]) {
       const r = await runCliAsync(["report", ...args], env());
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^tally: /);

@@ -2,7 +2,7 @@
 // always equal a plain count over the raw rows: for every window, after
 // ingest, after a purge that cuts through a day, and after erasure.
 import request from "supertest";
-import { runPurge } from "../../src/telemetry/purge.js";
+import { purge as runPurge } from "../helpers/jobs.js";
 import { bearer, newViewer, type TestApp, useTestApp } from "../helpers/app.js";
 import { seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 

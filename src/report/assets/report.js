@@ -1,7 +1,8 @@
 // tally report page: asks for the report token once (kept in this tab's
 // sessionStorage only), reads GET /report with it and draws the events, the
-// rates and a per-day stacked bar chart in SVG. Suppressed figures (fewer than
-// K viewers) arrive as null and are shown as "<K", never guessed.
+// rates and a per-day stacked bar chart in SVG. Suppressed cells (fewer than
+// K viewers) arrive as null and are shown as "<K", never guessed; days still
+// in progress are named, with no figures.
 "use strict";
 (function () {
   var base = location.pathname.replace(/\/report\/page\/?$/, "");
@@ -33,19 +34,20 @@
       tr.append(
         label,
         el("td", { class: "num count" + (e.count === null ? " hidden" : "") }, e.count === null ? hidden : e.count),
-        el("td", { class: "num viewers" + (e.viewers === null ? " hidden" : "") }, e.viewers === null ? hidden : e.viewers),
+        el("td", { class: "num viewers" + (e.viewerDays === null ? " hidden" : "") }, e.viewerDays === null ? hidden : e.viewerDays),
       );
       body.append(tr);
     });
   }
 
-  function renderRates(report) {
+  function renderRates(report, hidden) {
     var body = document.querySelector("#rates tbody");
     body.replaceChildren();
     Object.keys(report.rates).forEach(function (name) {
       var v = report.rates[name];
+      var text = v !== null ? (100 * v).toFixed(1) + " %" : report.suppressedRates.indexOf(name) >= 0 ? hidden : "\u2014";
       var tr = el("tr", { "data-rate": name });
-      tr.append(el("td", {}, name.replace(/_/g, " ")), el("td", { class: "num value" }, v === null ? "\u2014" : (100 * v).toFixed(1) + " %"));
+      tr.append(el("td", {}, name.replace(/_/g, " ")), el("td", { class: "num value" + (text === hidden ? " hidden" : "") }, text));
       body.append(tr);
     });
   }
@@ -82,9 +84,13 @@
         content.hidden = false;
         document.body.setAttribute("data-days", String(report.series.days.length));
         document.getElementById("range").textContent =
-          report.from + " to " + report.to + " (UTC). Figures resting on fewer than " + report.minViewers + " viewers are shown as " + hidden + ".";
+          report.from + " to " + report.to + " (closed UTC days; " +
+          (report.inProgress.length ? report.inProgress.join(", ") : "today") + " in progress, not shown)" +
+          ". A day's figure resting on fewer than " + report.minViewers + " viewers is shown as " + hidden +
+          " and left out of every total; each viewer counts at most " + report.maxPerViewer + " a day per event" +
+          (report.epsilon !== null ? "; figures carry noise (\u03b5 " + report.epsilon + " per cell)" : "") + ".";
         renderEvents(report, hidden);
-        renderRates(report);
+        renderRates(report, hidden);
         renderChart(report);
       })
       .catch(function () { show("Could not reach tally.", false); });
