@@ -8,7 +8,7 @@ import type { ViewerResolver } from "./auth/session.js";
 import { isLoopback, type Config } from "./config.js";
 import { registerDashboard } from "./dashboard/routes.js";
 import { createDeadlines } from "./http/deadlines.js";
-import { requestIdOf, type EndpointContext } from "./http/endpoint.js";
+import { requestIdsOf, type EndpointContext } from "./http/endpoint.js";
 import { errorReply, writeReply } from "./http/reply.js";
 import { createRequestLog, type RequestLog } from "./http/request-log.js";
 import { registerNotFound, registerRoutes } from "./http/routes.js";
@@ -38,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
     deadlines: createDeadlines(deps.config.requestTimeoutMs),
     requestLog: deps.requestLog ?? createRequestLog(deps.logger, deps.config.logRequests),
     logger: deps.logger,
+    trustRequestId: deps.config.trustRequestId,
     ...(deps.observe ? { observe: deps.observe } : {}),
     // A development server on loopback answers only loopback names (no DNS rebinding).
     ...(!deps.config.isProduction && isLoopback(deps.config.host) ? { guard: assertLoopbackHost } : {}),
@@ -56,9 +57,9 @@ export function createApp(deps: AppDeps): Express {
     const status = (err as { status?: unknown } | null)?.status;
     const clientError = typeof status === "number" && status >= 400 && status < 500;
     const reply = clientError ? errorReply("invalid_body") : errorReply("internal");
-    const id = requestIdOf(req);
-    writeReply(res, id, reply);
-    ctx.requestLog.done({ id, method: req.method, route: "unmatched", status: reply.status!, ms: 0, ...(clientError ? {} : { err }) });
+    const ids = requestIdsOf(req, ctx.trustRequestId);
+    writeReply(res, ids.echo, reply);
+    ctx.requestLog.done({ id: ids.log, method: req.method, route: "unmatched", status: reply.status!, ms: 0, ...(clientError ? {} : { err }) });
   };
   app.use(expressErrors);
   return app;

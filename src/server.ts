@@ -9,6 +9,7 @@ import { createViewerResolver } from "./auth/session.js";
 import type { Config } from "./config.js";
 import { createRequestLog } from "./http/request-log.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
+import { secretFingerprint } from "./telemetry/identity.js";
 import type { TelemetryService } from "./telemetry/service.js";
 import { openRuntime, StartupError } from "./runtime.js";
 
@@ -105,9 +106,9 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     let metricsPort: number | undefined;
     if (prometheus && metrics && config.metricsPort !== undefined) {
       metrics.watchPool(runtime.telemetry.poolStats);
-      const started = await prometheus.startMetricsServer(metrics, config.host, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
+      const started = await prometheus.startMetricsServer(metrics, config.metricsHost, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
         server.close();
-        throw err.code === "EADDRINUSE" ? new StartupError(`METRICS_PORT ${config.metricsPort} on ${config.host} is already in use`) : err;
+        throw err.code === "EADDRINUSE" ? new StartupError(`METRICS_PORT ${config.metricsPort} on ${config.metricsHost} is already in use`) : err;
       });
       metricsServer = started.server;
       metricsPort = started.port;
@@ -116,7 +117,16 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     const scheduler: Scheduler = startScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     logger.info(
-      { port, host: config.host, env: config.env, telemetryEnabled: config.telemetry.enabled, retentionDays: config.telemetry.retentionDays, auth: config.auth.mode },
+      {
+        port,
+        host: config.host,
+        env: config.env,
+        telemetryEnabled: config.telemetry.enabled,
+        retentionDays: config.telemetry.retentionDays,
+        auth: config.auth.mode,
+        // Which id secret this service hashes with, without the secret: `tally forget` prints the same.
+        idSecretFingerprint: secretFingerprint(config.idSecret),
+      },
       `tally listening on http://${shown}:${port} (${config.env})`,
     );
 

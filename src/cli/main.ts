@@ -134,15 +134,23 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       if (f.json) print({ ...result, cutoff: result.cutoff.toISOString(), retentionDays });
       else if (result.skipped) print("purge skipped: another process is purging right now");
       else {
-        const verb = result.dryRun ? "would delete" : "deleted";
-        print(`${verb} ${result.rows} row(s) created before ${result.cutoff.toISOString()} (retention ${retentionDays} days; ${result.partitionsDropped} day partition(s)${result.dryRun ? " would be" : ""} dropped)`);
+        const { plural } = await import("./format.js");
+        const would = result.dryRun ? "would be " : "";
+        print(
+          [
+            `${result.dryRun ? "would delete" : "deleted"} ${plural(result.rows, "row")} created before ${result.cutoff.toISOString()} (retention ${plural(retentionDays, "day")})`,
+            ...result.partitions.map((p) => `  day ${p.day}: partition ${would}dropped, ${plural(p.rows, "row")}`),
+            `  boundary day: ${plural(result.boundaryRows, "row")} ${would}deleted`,
+          ].join("\n"),
+        );
       }
       return result.skipped ? 1 : 0;
     }
     case "explain": {
       const f = flags(args, { json: "boolean" });
       const { formatManifest } = await import("./format.js");
-      const manifest = await withTelemetry(config, (telemetry) => telemetry.explain());
+      // The operator's view: the public manifest plus figures about the data (never served by GET /explain).
+      const manifest = await withTelemetry(config, (telemetry) => telemetry.explain({ operator: true }));
       print(f.json ? manifest : formatManifest(manifest));
       return 0;
     }
@@ -155,7 +163,7 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const { TelemetryError } = await import("../telemetry/errors.js");
       const { formatReport, reportCsv } = await import("./format.js");
       const report = await withTelemetry(config, (telemetry) => telemetry.report({ days, from: f.from, to: f.to })).catch((err: unknown) => {
-        if (err instanceof TelemetryError && err.code === "invalid_range") throw new UsageError("--from and --to must be UTC days (YYYY-MM-DD), from <= to, at most 3660 days apart");
+        if (err instanceof TelemetryError && err.code === "invalid_range") throw new UsageError("--from and --to must be UTC days (YYYY-MM-DD, 1970-01-01 or later), from <= to, at most 3660 days apart");
         throw err;
       });
       print(f.json ? { ok: true, ...report } : f.csv ? reportCsv(report) : formatReport(report));
@@ -172,9 +180,20 @@ async function run(command: string | undefined, args: string[]): Promise<number>
         throw new Error("TELEMETRY_ID_SECRET is not set: viewer ids would be hashed with the development secret, not the service's; set it to the service's value");
       }
       const dryRun = f["dry-run"] === true;
-      const rows = await withTelemetry(config, (telemetry) => telemetry.forget(exact, { dryRun }));
-      if (f.json) print({ dryRun, rows });
-      else print(`${dryRun ? "would delete" : "deleted"} ${rows} row(s) for that viewer`);
+      const [{ secretFingerprint }, { plural }] = await Promise.all([import("../telemetry/identity.js"), import("./format.js")]);
+      const fingerprint = secretFingerprint(config.idSecret);
+      const erased = await withTelemetry(config, (telemetry) => telemetry.forget(exact, { dryRun }));
+      const matched = erased.matched > 0;
+      if (f.json) print({ dryRun, rows: erased.events, matched, idSecretFingerprint: fingerprint });
+      else if (matched) print(`${dryRun ? "would delete" : "deleted"} ${plural(erased.events, "row")} of counts and everything else stored for that viewer (id secret ${fingerprint})`);
+      // Nothing matched: say so, and why it may be (a mistyped id, or another secret than the service's).
+      if (!matched) {
+        const spaces = exact !== exact.trim() ? " The id has leading or trailing white space: ids are matched exactly." : "";
+        process.stderr.write(
+          `tally: nothing is stored for that viewer id under the id secret with fingerprint ${fingerprint} (TELEMETRY_ID_SECRET; the service logs its own at start).${spaces}${dryRun ? "" : " A tombstone was left anyway, so counts still on their way are refused."}\n`,
+        );
+        return 1;
+      }
       return 0;
     }
     case "token": {

@@ -14,6 +14,8 @@ import type { RequestLog } from "./request-log.js";
 
 export interface EndpointContext {
   deadlines: Deadlines;
+  /** Log clients' x-request-id (TALLY_TRUST_REQUEST_ID: an upstream sets it); otherwise logs carry only ids made here. */
+  trustRequestId?: boolean;
   requestLog: RequestLog;
   logger: Logger;
   /** Runs before every handler (the development server's loopback-name check). */
@@ -46,10 +48,18 @@ function expiredError(req: IncomingMessage, slowClient: boolean): TelemetryError
   return new TelemetryError(waitingOnSession.has(req) ? "auth_unavailable" : "store_unavailable", 1);
 }
 
-/** A client's request id only in a shape that cannot carry a name (UUID, W3C trace id); else a new one. */
-export function requestIdOf(req: IncomingMessage): string {
+/**
+ * A request's ids: `log`, the one its log lines carry, made here (a client's
+ * id, even in the UUID shape, can spell a phone number in hex), unless the
+ * operator trusts an upstream that sets it; `echo`, the one answered in
+ * x-request-id: the client's own when it has a UUID or trace-id shape, so a
+ * client can match answers, else the log id.
+ */
+export function requestIdsOf(req: IncomingMessage, trustClient = false): { log: string; echo: string } {
   const given = req.headers["x-request-id"];
-  return typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+  const valid = typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : undefined;
+  const log = valid !== undefined && trustClient ? valid : randomUUID();
+  return { log, echo: valid ?? log };
 }
 
 /** The contract's answer for anything a handler throws: its code, or 500 internal for a bug. */
@@ -66,7 +76,7 @@ function replyForError(err: unknown): { reply: Reply; bug?: unknown } {
 export function endpoint(ctx: EndpointContext, route: string, handler: Handler, deadlines: Deadlines = ctx.deadlines) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const id = requestIdOf(req);
+    const ids = requestIdsOf(req, ctx.trustRequestId);
     const finish = (reply: Reply, bug?: unknown) => {
       if (res.headersSent) {
         // Already answered (the deadline fired first): a late outcome has nowhere to go.
@@ -74,9 +84,9 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
         return;
       }
       watch.settled();
-      writeReply(res, id, reply);
+      writeReply(res, ids.echo, reply);
       const ms = performance.now() - started;
-      ctx.requestLog.done({ id, method: req.method ?? "", route, status: reply.status ?? 200, ms, err: bug });
+      ctx.requestLog.done({ id: ids.log, method: req.method ?? "", route, status: reply.status ?? 200, ms, err: bug });
       ctx.observe?.(route, reply.status ?? 200, outcomeOf(reply), ms / 1000);
     };
     const fail = (err: unknown) => {

@@ -30,7 +30,7 @@ export function createMetrics(): Metrics {
   const httpRequests = new Counter({ ...r, name: "tally_http_requests_total", help: "HTTP requests answered, by route pattern and status.", labelNames: ["route", "status"] as const });
   const httpSeconds = new Histogram({ ...r, name: "tally_http_request_duration_seconds", help: "Time to answer, by route pattern.", labelNames: ["route"] as const, buckets: LATENCY_BUCKETS });
   const ingestRequests = new Counter({ ...r, name: "tally_ingest_requests_total", help: "POST /ingest requests by outcome: ok, replayed, or the contract's error code.", labelNames: ["outcome"] as const });
-  const ingestRows = new Counter({ ...r, name: "tally_ingest_rows_total", help: "Rows of counts by outcome: stored, replayed, rate_limited, key_reused.", labelNames: ["outcome"] as const });
+  const ingestRows = new Counter({ ...r, name: "tally_ingest_rows_total", help: "Rows of counts by outcome: stored, replayed, rate_limited, key_reused, erased.", labelNames: ["outcome"] as const });
   const batchRequests = new Histogram({ ...r, name: "tally_ingest_batch_requests", help: "Requests per group commit.", buckets: [1, 2, 5, 10, 20, 50, 100, 200] });
   const batchRows = new Histogram({ ...r, name: "tally_ingest_batch_rows", help: "Rows of counts per group commit.", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000] });
   const commitSeconds = new Histogram({ ...r, name: "tally_ingest_commit_seconds", help: "Time the store took for one group commit.", buckets: LATENCY_BUCKETS });
@@ -111,6 +111,9 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
     server.listen(port, host, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
-  logger.warn({ host, port: bound }, `Prometheus metrics served without authentication on http://${host}:${bound}/metrics (METRICS_PORT): keep this port private`);
+  const exposed = !["127.0.0.1", "::1", "localhost"].includes(host);
+  const line = `Prometheus metrics served without authentication on http://${host}:${bound}/metrics`;
+  if (exposed) logger.warn({ host, port: bound }, `${line} (METRICS_HOST=${host}): keep this port on a private network`);
+  else logger.info({ host, port: bound }, `${line} (loopback only; METRICS_HOST opens it to a private network)`);
   return { server, port: bound };
 }

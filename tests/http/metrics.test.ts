@@ -118,13 +118,14 @@ test("jobs report their runs: purge and aggregation, with their figures and last
   // Counts three days ago: the purge aggregates the three closed days before anything else.
   const { rows } = await db.sql.query<{ at: Date }>("SELECT now() - interval '3 days' AS at");
   await seedRows(db, "metrics-seeded-viewer-hash", "suggestion_shown", rows[0]!.at, 2);
+  const aggregationsBefore = value(before, 'tally_job_runs_total{job="aggregate",outcome="ok"}') ?? 0; // a report aggregates first
   await service.telemetry.purge({ trigger: "cli" });
   await service.telemetry.aggregate();
   const after = await scrape();
   // Days aggregated count wherever they were aggregated (here all by the purge; the hourly job found none left).
   expect(value(after, "tally_aggregate_days_total")).toBe(3);
   expect(value(after, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBe(1);
-  expect(value(after, 'tally_job_runs_total{job="aggregate",outcome="ok"}')).toBe(1);
+  expect(value(after, 'tally_job_runs_total{job="aggregate",outcome="ok"}')).toBe(aggregationsBefore + 1);
   expect(value(after, 'tally_job_duration_seconds_count{job="purge"}')).toBe(1);
   expect(value(after, 'tally_job_last_success_timestamp_seconds{job="purge"}')).toBeGreaterThanOrEqual(Math.floor(started));
   expect(value(after, 'tally_job_last_success_timestamp_seconds{job="aggregate"}')).toBeGreaterThanOrEqual(Math.floor(started));
@@ -135,4 +136,39 @@ test("only GET /metrics is served on the metrics port; the public port has no /m
   expect((await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`, { method: "POST" })).status).toBe(404);
   const pub = await fetch(`${base()}/metrics`);
   expect(pub.status).toBe(404);
+});
+
+test("the metrics listener binds to loopback even when the service listens on every interface (HOST=0.0.0.0)", async () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: db.url,
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    TELEMETRY_ID_SECRET: TEST_ID_SECRET,
+    HOST: "0.0.0.0",
+    PORT: "0",
+    METRICS_PORT: "0",
+  });
+  expect(config.metricsHost).toBe("127.0.0.1");
+  const open = await startService(config, createLogger("info", sink));
+  try {
+    const line = JSON.parse(lines.find((l) => l.includes("Prometheus metrics"))!) as { host: string; port: number; level: number };
+    expect(line.host).toBe("127.0.0.1");
+    expect((await fetch(`http://127.0.0.1:${open.metricsPort}/metrics`)).status).toBe(200);
+    // Another address of this machine reaches the service's port but not the metrics port.
+    const { networkInterfaces } = await import("node:os");
+    const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address;
+    if (other) {
+      expect((await fetch(`http://${other}:${open.port}/healthz`)).status).toBe(200);
+      await expect(fetch(`http://${other}:${open.metricsPort}/metrics`)).rejects.toThrow();
+    }
+  } finally {
+    await open.close();
+  }
 });

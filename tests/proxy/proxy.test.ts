@@ -92,10 +92,25 @@ describe("Fetch handler", () => {
     expect(res.headers.get("retry-after")).toBe("7");
   });
 
-  test("a given x-request-id (a UUID) is forwarded as is", async () => {
+  test("GET /binding goes to /binding; a session binding is forwarded as is, a malformed one refused (409) and not forwarded", async () => {
+    const binding = "b1.hooq0000.AAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
+    const p = proxy();
+    const res = await p(new Request("https://a/api/telemetry/binding"));
+    expect(res.status).toBe(200);
+    expect(seen[0]!.url).toBe("/binding");
+    await p(new Request("https://a/api/telemetry", { method: "POST", headers: { "tally-binding": binding }, body: "{}" }));
+    expect(seen[1]!.headers["tally-binding"]).toBe(binding);
+    const bad = await p(new Request("https://a/api/telemetry", { method: "POST", headers: { "tally-binding": "alice" }, body: "{}" }));
+    expect([bad.status, await bad.json()]).toEqual([409, { ok: false, error: "session_mismatch" }]);
+    expect(seen).toHaveLength(2);
+    expect((await p(new Request("https://a/api/telemetry/binding", { method: "POST", body: "{}" }))).status).toBe(405);
+  });
+
+  test("a given x-request-id (a UUID) is echoed to the client, never forwarded: the service logs the proxy's own", async () => {
     const id = "0b9d3a52-6f1e-4c2a-9d8b-7e6f5a4b3c2d";
-    await proxy()(new Request("https://a/api/telemetry", { method: "POST", headers: { "x-request-id": id }, body: "{}" }));
-    expect(seen[0]!.headers["x-request-id"]).toBe(id);
+    const res = await proxy()(new Request("https://a/api/telemetry", { method: "POST", headers: { "x-request-id": id }, body: "{}" }));
+    expect(res.headers.get("x-request-id")).toBe(id);
+    expect(seen[0]!.headers["x-request-id"]).not.toBe(id);
   });
 
   test("GET ?days=N goes to /summary with only days and series; DELETE goes to /me", async () => {
