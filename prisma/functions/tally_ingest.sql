@@ -6,7 +6,11 @@
 --   key_reused    its (viewer, key) was seen before with another body: nothing stored
 --   rate_limited  over the viewer's row budget for this minute: nothing stored
 --   erased        its session binding was issued (p_bound_at, µs) before the
---                 viewer's last erasure: tracked before it, never stored
+--                 viewer's last erasure: tracked before it, never stored. A
+--                 request without a binding cannot be dated: for as long as the
+--                 tombstone lasts it is refused too
+--   session_mismatch  its binding is older than p_binding_max_age_s (by the
+--                 database's clock, the tombstones' own)
 -- Requests are numbered 1..n; each (viewer, key) appears at most once (the
 -- caller resolves repeats inside a batch: src/telemetry/batch-plan.ts).
 -- p_subject is each viewer's erasure subject (tombstones and the row budget are
@@ -20,7 +24,7 @@
 CREATE OR REPLACE FUNCTION tally_ingest(
     p_viewer TEXT[], p_subject TEXT[], p_bound_at BIGINT[], p_key TEXT[], p_body TEXT[], p_want INT[],
     p_item_req INT[], p_item_event TEXT[], p_item_count INT[],
-    p_rate_limit INT)
+    p_rate_limit INT, p_binding_max_age_s INT)
 RETURNS TABLE (req INT, outcome TEXT, stored INT, retry_after INT)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -40,14 +44,25 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(1952541804, k)
     FROM (SELECT DISTINCT hashtext(v) AS k FROM unnest(p_viewer) AS v ORDER BY 1) AS viewers;
 
+    -- A binding too old to be trusted (the tombstones last an hour longer).
+    FOR r IN
+        SELECT i FROM generate_subscripts(p_viewer, 1) AS i
+        WHERE p_bound_at[i] < (extract(epoch FROM now()) * 1000000)::bigint - p_binding_max_age_s::bigint * 1000000
+    LOOP
+        result[r.i] := 'session_mismatch';
+        kept[r.i] := 0;
+    END LOOP;
+
     -- A count tracked before its viewer's last erasure is never stored: its
-    -- binding was issued before the tombstone's time. (Holding the viewer's lock,
-    -- an erasure cannot commit between this check and the insert below.)
+    -- binding was issued before the tombstone's time (no binding: it cannot be
+    -- dated, and is refused while the tombstone lasts). Holding the viewer's
+    -- lock, an erasure cannot commit between this check and the insert below.
     IF EXISTS (SELECT 1 FROM telemetry_erasure) THEN
         FOR r IN
             SELECT i FROM generate_subscripts(p_viewer, 1) AS i
             JOIN telemetry_erasure e ON e.subject = p_subject[i]
-            WHERE p_bound_at[i] <= (extract(epoch FROM e.erased_at) * 1000000)::bigint
+            WHERE coalesce(p_bound_at[i], 0) <= (extract(epoch FROM e.erased_at) * 1000000)::bigint
+              AND result[i] = 'stored'
         LOOP
             result[r.i] := 'erased';
             kept[r.i] := 0;

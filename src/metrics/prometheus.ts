@@ -38,7 +38,6 @@ export function createMetrics(): Metrics {
   const storeErrors = new Counter({ ...r, name: "tally_store_errors_total", help: "Store failures by kind: unavailable, transient (retried), other.", labelNames: ["kind"] as const });
   const jobRuns = new Counter({ ...r, name: "tally_job_runs_total", help: "Purge and aggregation runs by outcome: ok, failed, skipped.", labelNames: ["job", "outcome"] as const });
   const jobSeconds = new Histogram({ ...r, name: "tally_job_duration_seconds", help: "Duration of purge and aggregation runs.", labelNames: ["job"] as const, buckets: JOB_BUCKETS });
-  const jobRows = new Counter({ ...r, name: "tally_job_rows_total", help: "Rows deleted by the purge, rows summed by the aggregation.", labelNames: ["job"] as const });
   const partitions = new Counter({ ...r, name: "tally_purge_partitions_dropped_total", help: "Day partitions dropped by the purge." });
   const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated by this replica (by the hourly job or a purge)." });
   const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const });
@@ -73,7 +72,6 @@ export function createMetrics(): Metrics {
       jobSeconds.observe({ job: run.job }, run.seconds);
       if (run.outcome !== "ok") return;
       lastSuccess.set({ job: run.job }, Date.now() / 1000);
-      if (run.rows) jobRows.inc({ job: run.job }, run.rows);
       if (run.partitionsDropped) partitions.inc(run.partitionsDropped);
       if (run.daysAggregated) days.inc(run.daysAggregated); // the purge aggregates too
     },

@@ -17,19 +17,23 @@ export interface Cell {
   viewers: number;
 }
 
-const PENDING_DAYS = statement<[number], { day: string }>(
+const PENDING_DAYS = statement<[number, number], { day: string }>(
   "tally_pending_days",
-  `SELECT to_char(g, 'YYYY-MM-DD') AS day
-   FROM generate_series((SELECT min(t.day) FROM telemetry_daily t),
-                        ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1,
-                        interval '1 day') AS g
+  `WITH closed AS (SELECT ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1 AS d)
+   SELECT to_char(g, 'YYYY-MM-DD') AS day
+   FROM closed, generate_series(least((SELECT min(t.day) FROM telemetry_daily t), closed.d - $2::int), closed.d, interval '1 day') AS g
    WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)
    ORDER BY 1`,
 );
 
-/** Closed days (a day closes `graceSeconds` after midnight UTC) the rollup holds and nobody has aggregated yet, oldest first. */
-export async function pendingDays(store: Store, graceSeconds: number): Promise<string[]> {
-  return (await query(store.pool, PENDING_DAYS, graceSeconds)).map((r) => r.day);
+/**
+ * Closed days (a day closes `graceSeconds` after midnight UTC) nobody has
+ * aggregated yet, oldest first: every day of the last `windowDays` closed
+ * days, whether anyone was active or not (which days get cells must not
+ * depend on who was there), and any older day the rollup still holds.
+ */
+export async function pendingDays(store: Store, graceSeconds: number, windowDays: number): Promise<string[]> {
+  return (await query(store.pool, PENDING_DAYS, graceSeconds, windowDays)).map((r) => r.day);
 }
 
 const CLAIM = statement<[string, number, number | null], { day: string }>(
@@ -56,22 +60,23 @@ const STORE_CELLS = statement<[string, string[], number[], number[]], never>(
 /**
  * Aggregates one closed day: each viewer's count in a cell capped at
  * `maxPerViewer`, then `publish` turns the exact cells into what is stored
- * (the noise, when differential privacy is on). Returns the cells stored and
- * the rows of counts the day held, or null when another replica has the day.
+ * (the noise, when differential privacy is on). Returns how many cells were
+ * stored, or null when another replica has the day. The exact figures go
+ * nowhere else: no table, log or metric gets a day's total.
  */
 export async function aggregateDay(
   store: Store,
   day: string,
   bound: { maxPerViewer: number; epsilon: number | null },
   publish: (exact: Cell[]) => Cell[],
-): Promise<{ cells: number; rows: number } | null> {
+): Promise<{ cells: number } | null> {
   return inTransaction(store.pool, async (client) => {
     const claimed = await query(client, CLAIM, day, bound.maxPerViewer, bound.epsilon);
     if (claimed.length === 0) return null;
     const exact = await query(client, EXACT_CELLS, day, bound.maxPerViewer);
     const cells = publish(exact);
     await query(client, STORE_CELLS, day, cells.map((c) => c.event), cells.map((c) => c.count), cells.map((c) => c.viewers));
-    return { cells: cells.length, rows: exact.reduce((n, c) => n + c.count, 0) };
+    return { cells: cells.length };
   });
 }
 

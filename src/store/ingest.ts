@@ -1,6 +1,7 @@
 // The ingest hot path's one statement: a group-commit batch in one call of
 // tally_ingest (prisma/functions/tally_ingest.sql): keys, budget, rows and
 // rollup in one transaction. Prepared once per connection.
+import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Store } from "./connection.js";
 import { ensurePartitionsAround } from "./retention.js";
 import { query, statement } from "./sql.js";
@@ -25,23 +26,26 @@ export interface IngestBatch {
 
 export interface IngestRow {
   req: number;
-  outcome: "stored" | "replayed" | "key_reused" | "rate_limited" | "erased";
+  outcome: "stored" | "replayed" | "key_reused" | "rate_limited" | "erased" | "session_mismatch";
   stored: number;
   retry_after: number | null;
 }
 
 const INGEST = statement<
-  [string[], string[], (number | null)[], (string | null)[], (string | null)[], number[], number[], string[], number[], number],
+  [string[], string[], (number | null)[], (string | null)[], (string | null)[], number[], number[], string[], number[], number, number],
   IngestRow
 >(
   "tally_ingest",
   `SELECT req, outcome, stored, retry_after
-   FROM tally_ingest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int)`,
+   FROM tally_ingest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::int[], $10::int, $11::int)`,
 );
+
+/** A session binding is accepted this long (by the database's clock; tombstones outlast it by an hour). */
+const BINDING_MAX_AGE_S = KEY_WINDOW_MS / 1000;
 
 /** Stores a batch; one row per request, in request order. `rateLimit` 0: no budget. */
 export async function ingestBatch(store: Store, b: IngestBatch, rateLimit: number): Promise<IngestRow[]> {
-  const call = () => query(store.pool, INGEST, b.viewers, b.subjects, b.boundAt, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit);
+  const call = () => query(store.pool, INGEST, b.viewers, b.subjects, b.boundAt, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit, BINDING_MAX_AGE_S);
   try {
     return await call();
   } catch (err) {

@@ -171,8 +171,14 @@ export interface PurgeRunRecord {
   trigger: string;
 }
 
-export async function recordPurgeRun(store: Store, run: Omit<PurgeRunRecord, "ranAt">): Promise<void> {
+/**
+ * Records a purge run, and forgets runs older than `keepSince`: a run's rows
+ * are one day's exact total, which outlives the rows themselves only as long
+ * as they would have lived.
+ */
+export async function recordPurgeRun(store: Store, run: Omit<PurgeRunRecord, "ranAt">, keepSince: Date): Promise<void> {
   const prisma = await store.prisma();
+  await prisma.purgeRun.deleteMany({ where: { ranAt: { lt: keepSince } } });
   await prisma.purgeRun.create({
     data: {
       cutoff: run.cutoff,

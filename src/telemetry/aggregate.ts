@@ -29,13 +29,17 @@ export interface PublicationRules {
   /** Every event a day's cells are written for under noise (absence would say "exactly 0"). */
   events: readonly string[];
   random: RandomInt;
+  /**
+   * Every closed day this far back gets its cells (and its claim), whether or
+   * not anyone was active: which days have data must not depend on one person.
+   * The raw retention and a day: nothing older than that can be in the rollup.
+   */
+  windowDays: number;
 }
 
 export interface AggregationResult {
-  /** The days this call aggregated (another replica's are not listed). */
+  /** The days this call aggregated (another replica's are not listed). No figure of theirs: a day's exact total is not published anywhere. */
   days: string[];
-  /** Rows of counts those days summed (after the contribution bound, before noise). */
-  rows: number;
   durationMs: number;
 }
 
@@ -64,14 +68,11 @@ export async function runAggregation(store: Store, rules: PublicationRules, logg
   const started = performance.now();
   const bound = { maxPerViewer: rules.maxPerViewer, epsilon: rules.epsilon && rules.epsilon.p / rules.epsilon.q };
   const days: string[] = [];
-  let rows = 0;
-  for (const day of await pendingDays(store, graceSeconds)) {
+  for (const day of await pendingDays(store, graceSeconds, rules.windowDays)) {
     const done = await aggregateDay(store, day, bound, (exact) => publishCells(exact, rules));
-    if (!done) continue; // another replica has it
-    days.push(day);
-    rows += done.rows;
+    if (done) days.push(day); // (null: another replica has it)
   }
-  const result = { days, rows, durationMs: Math.round(performance.now() - started) };
+  const result = { days, durationMs: Math.round(performance.now() - started) };
   if (days.length > 0) {
     logger?.info({ job: "aggregate", days: days.length, first: days[0], last: days.at(-1), ms: result.durationMs }, "daily aggregates written");
   }

@@ -23,7 +23,7 @@ export interface IngestRequest {
 export type IngestOutcome =
   | { outcome: "stored" | "replayed"; stored: number }
   | { outcome: "key_reused"; stored: 0 }
-  | { outcome: "erased"; stored: 0 }
+  | { outcome: "erased" | "session_mismatch"; stored: 0 }
   | { outcome: "rate_limited"; stored: 0; retryAfter: number };
 
 export interface BatchPlan {
@@ -96,7 +96,8 @@ function fromRow(row: IngestRow): IngestOutcome {
     case "key_reused":
       return { outcome: "key_reused", stored: 0 };
     case "erased":
-      return { outcome: "erased", stored: 0 };
+    case "session_mismatch":
+      return { outcome: row.outcome, stored: 0 };
     case "stored":
     case "replayed":
       return { outcome: row.outcome, stored: row.stored };

@@ -3,15 +3,13 @@
 // when METRICS_PORT is set, and noMetrics does nothing otherwise. No method
 // takes a viewer, a key or a token: nothing personal can reach a label.
 
-export type IngestRowsOutcome = "stored" | "replayed" | "rate_limited" | "key_reused" | "erased";
+export type IngestRowsOutcome = "stored" | "replayed" | "rate_limited" | "key_reused" | "erased" | "session_mismatch";
 export type StoreFailureKind = "unavailable" | "transient" | "other";
 
 export interface JobRun {
   job: "purge" | "aggregate";
   outcome: "ok" | "failed" | "skipped";
   seconds: number;
-  /** Rows deleted (purge) or summed into aggregates (aggregate). */
-  rows?: number;
   partitionsDropped?: number;
   daysAggregated?: number;
 }

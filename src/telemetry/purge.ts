@@ -109,7 +109,7 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
     const keepFrom = new Date(Date.parse(cutoff.toISOString().slice(0, 10)) - keepDays * DAY_MS).toISOString().slice(0, 10);
     const aggregateDaysDeleted = await deleteAggregatesBefore(store, keepFrom);
     const result = finish(partitions, boundaryRows, { daysAggregated: aggregated.days.length, aggregateDaysDeleted });
-    await recordPurgeRun(store, { ...result, rowsDeleted: result.rows, trigger: opts.trigger });
+    await recordPurgeRun(store, { ...result, rowsDeleted: result.rows, trigger: opts.trigger }, cutoff);
     return result;
   });
   const result = done ?? finish([], 0, { skipped: true });
@@ -117,7 +117,6 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
     {
       job: "purge",
       trigger: opts.trigger,
-      rows: result.rows,
       partitionsDropped: result.partitionsDropped,
       daysAggregated: result.daysAggregated,
       aggregateDaysDeleted: result.aggregateDaysDeleted,

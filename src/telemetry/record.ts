@@ -9,7 +9,6 @@ import { ingestBatch } from "../store/ingest.js";
 import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./batch-plan.js";
 import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
 import { storeCall, TelemetryError } from "./errors.js";
-import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Bindings, Hasher, ViewerKeys } from "./identity.js";
 import { noMetrics, type TelemetryMetrics } from "./metrics.js";
 import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
@@ -56,13 +55,14 @@ export interface RecordDeps {
 /**
  * When the request's session binding was issued (µs), or null without one. A
  * binding issued to another viewer than the session's (a shared browser: the
- * count was tracked while someone else was signed in), malformed, or older
- * than the key window is refused for good: session_mismatch.
+ * count was tracked while someone else was signed in) or malformed is refused
+ * for good: session_mismatch. (Its age is checked in tally_ingest, by the
+ * database's clock, the one its tombstones use.)
  */
 function boundAt(deps: RecordDeps, viewerId: string, binding: unknown): number | null {
   if (binding === undefined) return null;
   const issued = typeof binding === "string" ? deps.bindings.verify(binding, viewerId) : null;
-  if (issued === null || Date.now() * 1000 - issued > KEY_WINDOW_MS * 1000) throw new TelemetryError("session_mismatch");
+  if (issued === null) throw new TelemetryError("session_mismatch");
   return issued;
 }
 
@@ -93,7 +93,8 @@ export async function recordOne(deps: RecordDeps, viewer: string, body: unknown,
     case "key_reused":
       throw new TelemetryError("idempotency_key_reused");
     case "erased":
-      throw new TelemetryError("erased");
+    case "session_mismatch":
+      throw new TelemetryError(outcome.outcome);
     default:
       return { stored: outcome.stored, replayed: outcome.outcome === "replayed" };
   }

@@ -6,8 +6,9 @@
 //   - The unit is a cell: (closed UTC day, event), with its count and distinct
 //     viewers, as aggregated once when the day closed (aggregate.ts: each
 //     viewer's count capped, noise when ε is set). A cell is shown only when it
-//     rests on at least K viewers (its noisy viewers, under noise); a cell
-//     nobody contributed to is shown as 0 (without noise only: it is exact).
+//     rests on at least K viewers (its noisy viewers, under noise). A cell
+//     nobody contributed to is suppressed too: showing 0 beside <K would tell
+//     the days one person was active from the days nobody was.
 //   - Every other figure is computed from shown cells only: an event's count
 //     and viewer-days are sums of its shown cells, a rate is the ratio of such
 //     sums over the days where both of its cells are shown. So no difference or
@@ -130,18 +131,18 @@ export function parseReportRange(query: { days?: unknown; from?: unknown; to?: u
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /**
- * Whether a cell may be shown: it rests on at least K viewers. Without noise a
- * cell nobody contributed to is exact and shown as 0; with noise only the
- * noisy viewers count, so that suppression itself follows the noise.
+ * Whether a cell may be shown: it rests on at least K viewers (the noisy ones,
+ * under noise, so that suppression itself follows the noise). 0 is below K
+ * like 1..K−1: a cell nobody contributed to looks like one a single person did.
  */
-export const cellShown = (viewers: number, k: number, noisy: boolean) => viewers >= k || (!noisy && viewers === 0);
+export const cellShown = (viewers: number, k: number) => viewers >= k;
 
 export function buildReport(catalog: Catalog, input: ReportInput, rules: ReportRules): Report {
   const { range } = input;
   const days: string[] = [];
   for (let t = Date.parse(range.from); t <= Date.parse(range.to); t += DAY_MS) days.push(isoDay(t));
-  const noisyDay = new Map(input.days.map((d) => [d.day, d.epsilon !== null]));
-  const hasData = (day: string) => noisyDay.has(day);
+  const aggregated = new Set(input.days.map((d) => d.day));
+  const hasData = (day: string) => aggregated.has(day);
   const cellOf = new Map(input.cells.map((c) => [`${c.day} ${c.event}`, c]));
 
   const counts: Record<string, (number | null)[]> = {};
@@ -162,7 +163,7 @@ export function buildReport(catalog: Catalog, input: ReportInput, rules: ReportR
       }
       // A closed day with no cell for the event: nobody did it (a noisy day has a cell for every event).
       const cell = cellOf.get(`${day} ${name}`) ?? { count: 0, viewers: 0 };
-      if (cellShown(cell.viewers, rules.minViewers, noisyDay.get(day) ?? false)) {
+      if (cellShown(cell.viewers, rules.minViewers)) {
         c.push(cell.count);
         v.push(cell.viewers);
         count += cell.count;

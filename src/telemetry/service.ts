@@ -97,6 +97,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
     epsilon: config.telemetry.reportEpsilon,
     events: catalog.names,
     random,
+    windowDays: config.telemetry.retentionDays + 1,
   };
   const rateLimit = config.telemetry.rateLimit;
   const call = <T>(work: () => Promise<T>) => storeCall(logger, work, metrics.storeError);
@@ -104,7 +105,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
   // Group reads: the summaries asked for in the same event-loop turn are read in one call.
   const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => readSummaries(store, reads), SUMMARY_BATCHING);
   const recording = { batcher, parseIngest: createIngestParser(catalog), viewerKeys, bindings, hashKey: createKeyHasher(config.idSecret), rateLimit, metrics };
-  const aggregate = () => job("aggregate", () => runAggregation(store, publication, logger), (r) => ({ rows: r.rows, daysAggregated: r.days.length }));
+  const aggregate = () => job("aggregate", () => runAggregation(store, publication, logger), (r) => ({ daysAggregated: r.days.length }));
 
   /** Runs a job, reporting its run (and failure) to the metrics. */
   async function job<T>(name: "purge" | "aggregate", work: () => Promise<T>, figures: (result: T) => Partial<JobRun>): Promise<T> {
@@ -161,7 +162,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
         );
       if (opts.dryRun) return run();
       return job("purge", run, (r) =>
-        r.skipped ? { outcome: "skipped" } : { rows: r.rows, partitionsDropped: r.partitionsDropped, daysAggregated: r.daysAggregated },
+        r.skipped ? { outcome: "skipped" } : { partitionsDropped: r.partitionsDropped, daysAggregated: r.daysAggregated },
       );
     },
 

@@ -200,3 +200,47 @@ test.each([
   expect(svc.posts.map((p) => p.binding.split(".")[1])).toEqual([before === null ? "carol1" : "carol2"]);
   expect(t.dropped).toBe(0);
 });
+
+test("a count waits only for the binding request on its way when it was tracked: if that fails it is dropped, never bound to whoever is signed in at the next try", async () => {
+  const svc = service();
+  let outage = true;
+  const fetch = (async (url: string, init: RequestInit) => {
+    if (url.endsWith("/binding") && outage) return new Response('{"ok":false,"error":"store_unavailable"}', { status: 503 });
+    return svc.fetch(url, init);
+  }) as unknown as typeof globalThis.fetch;
+  const t = createTelemetry({ fetch, storage: null });
+  t.track("suggestion_shown", 3); // Alice, while the page's binding request fails
+  await advance(120_000);
+  expect([t.pending, t.dropped, t.lastError]).toEqual([0, 1, "store_unavailable"]);
+  svc.viewer = "bob"; // Alice signs out, Bob in, on the same page, without reset()
+  outage = false;
+  await advance(120_000);
+  expect(svc.posts).toEqual([]); // Alice's 3 never reach Bob
+  t.track("suggestion_accepted");
+  await advance();
+  expect(svc.posts.map((p) => [p.binding.split(".")[1], p.body])).toEqual([["bob1", { event: "suggestion_accepted", count: 1 }]]);
+});
+
+test("while another tab's forget() runs, this tab binds nothing: what it tracks then is dropped (erased), and it asks for no binding", async () => {
+  const storage = new MemoryStorage();
+  const svc = service();
+  let answerDelete: () => void = () => {};
+  const fetch = (async (url: string, init: RequestInit) => {
+    if (init.method === "DELETE") await new Promise<void>((r) => (answerDelete = r));
+    return svc.fetch(url, init);
+  }) as unknown as typeof globalThis.fetch;
+  const a = createTelemetry({ fetch, storage });
+  const b = createTelemetry({ fetch, storage });
+  await advance();
+  const asked = svc.bindingsAsked;
+  const erasing = a.forget();
+  await advance();
+  b.track("suggestion_skipped", 4); // tracked before the erasure answered
+  await advance();
+  expect([b.pending, b.dropped, b.lastError]).toEqual([0, 1, "erased"]);
+  expect(svc.bindingsAsked).toBe(asked);
+  answerDelete();
+  expect((await erasing).ok).toBe(true);
+  expect(storage.length).toBe(0); // the announcement is gone with the erasure
+  expect(svc.posts).toEqual([]);
+});

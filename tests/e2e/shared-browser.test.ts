@@ -192,3 +192,39 @@ test("erasing while counts are pending — in this tab, in another tab, on the w
   expect(await rows(viewer)).toBe(1);
   await context.close();
 }, 90_000);
+
+test("another tab tracking while the erasure runs (and a tab opened meanwhile): none of it is stored after DELETE /me answers", async () => {
+  const viewer = person("erase-tabs");
+  const context = await browser.newContext();
+  const tab = await signIn(context, await context.newPage(), viewer);
+  const other = await context.newPage();
+  const bound = other.waitForResponse((r) => r.url().endsWith("/api/telemetry/binding") && r.status() === 200);
+  await other.goto(host.url);
+  await bound;
+  // The erasure takes a while (a heavy viewer): its DELETE is held on the way for a second.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await context.route("**/api/telemetry", async (route) => {
+    if (route.request().method() === "DELETE") await held;
+    await route.continue();
+  });
+  const erasing = tab.evaluate(() => (window as unknown as { telemetry: T }).telemetry.forget());
+  await sleep(300);
+  await track(other, "suggestion_accepted", 4); // tracked before the erasure answered
+  const opened = await context.newPage();
+  await opened.goto(host.url);
+  await opened.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+  await track(opened, "suggestion_edited", 2); // a tab opened during the erasure
+  await sleep(300);
+  release();
+  expect(await erasing).toEqual({ ok: true, deleted: 0 });
+  await until(async () => (await state(other)).pending === 0 && (await state(opened)).pending === 0);
+  expect(await rows(viewer)).toBe(0);
+  expect((await state(other)).lastError).toBe("erased");
+
+  // Tracked after the erasure answered: stored.
+  await track(other, "suggestion_shown", 1);
+  await until(async () => (await rows(viewer)) === 1);
+  expect(await rows(viewer)).toBe(1);
+  await context.close();
+}, 90_000);

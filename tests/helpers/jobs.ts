@@ -9,7 +9,7 @@ import { secureRandomInt } from "../../src/telemetry/noise.js";
 import { runPurge, type PurgeOptions } from "../../src/telemetry/purge.js";
 
 export function defaultRules(overrides: Partial<PublicationRules> = {}): PublicationRules {
-  return { maxPerViewer: REPORT_MAX_PER_VIEWER_DEFAULT, epsilon: null, events: loadCatalog(undefined).names, random: secureRandomInt, ...overrides };
+  return { maxPerViewer: REPORT_MAX_PER_VIEWER_DEFAULT, epsilon: null, events: loadCatalog(undefined).names, random: secureRandomInt, windowDays: 31, ...overrides };
 }
 
 export const aggregate = (store: Store, rules: PublicationRules = defaultRules()) => runAggregation(store, rules);

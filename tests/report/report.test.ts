@@ -65,13 +65,13 @@ describe("cells, suppression and the contribution bound", () => {
     expect(body.minViewers).toBe(5);
     expect(body.series.counts.suggestion_shown).toEqual([60, null]);
     expect(body.events.suggestion_shown).toEqual({ count: 60, viewerDays: 6, daysShown: 1, daysSuppressed: 1 });
-    expect(body.series.counts.suggestion_accepted).toEqual([10, 0]);
+    expect(body.series.counts.suggestion_accepted).toEqual([10, null]);
     // The rate uses only the days where both of its cells are shown: 10 / 60.
     expect(body.rates.accept_rate).toBe(Math.round((10 / 60) * 10_000) / 10_000);
     // The one-day report of the shown day has the same total: differencing gives nothing.
     expect((await report(`?from=${dayOf(shown.getTime())}&to=${dayOf(shown.getTime())}`)).events.suggestion_shown.count).toBe(60);
-    // Nobody at all is no one's figure: shown as 0.
-    expect(body.events.embeddings_opt_in).toEqual({ count: 0, viewerDays: 0, daysShown: 2, daysSuppressed: 0 });
+    // Nobody at all is suppressed like one person: a lone viewer's active days do not stand out.
+    expect(body.events.embeddings_opt_in).toEqual({ count: null, viewerDays: null, daysShown: 0, daysSuppressed: 2 });
   });
 
   test("a heavy viewer counts at most TELEMETRY_REPORT_MAX_PER_VIEWER (20) in a cell: one of five cannot dominate it", async () => {
@@ -103,7 +103,7 @@ describe("cells, suppression and the contribution bound", () => {
       await seedViewers("suggestion_edited", noonDaysAgo(now, 2), 3);
       const body = await report("?days=7", k3);
       expect(body.minViewers).toBe(3);
-      expect(body.series.counts.suggestion_edited.slice(-3)).toEqual([null, 3, 0]); // days −3, −2, and yesterday (nobody)
+      expect(body.series.counts.suggestion_edited.slice(-3)).toEqual([null, 3, null]); // days −3, −2, and yesterday (nobody)
       expect(body.events.suggestion_edited.count).toBe(3);
     } finally {
       await k3.close();
@@ -200,14 +200,16 @@ describe("aggregation runs once per day", () => {
     expect((await aggregate(t.store)).days).toEqual([]);
   });
 
-  test("after downtime, the next run catches up on every missed day (days with no counts included)", async () => {
+  test("after downtime, the next run catches up on every closed day of the window, whether anyone was active or not", async () => {
     const now = await dbNow();
     await seedViewers("suggestion_shown", noonDaysAgo(now, 7), 1);
     await seedViewers("suggestion_shown", noonDaysAgo(now, 3), 1);
     const result = await t.telemetry.aggregate();
-    expect(result.days.slice(0, 5)).toEqual([7, 6, 5, 4, 3].map((d) => dayOf(now - d * DAY)));
-    const { rows } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_aggregated_day WHERE day <= $1::date", [dayOf(now - 2 * DAY)]);
-    expect(rows[0].n).toBe(6);
+    for (const d of [7, 6, 5, 4, 3, 2]) expect(result.days).toContain(dayOf(now - d * DAY));
+    // Which days get cells does not depend on who was active: every closed day of the retention window (30 + 1).
+    const { rows } = await db.sql.query<{ first: string; n: number }>("SELECT to_char(min(day), 'YYYY-MM-DD') AS first, count(*)::int AS n FROM telemetry_aggregated_day");
+    expect(rows[0]!.n).toBe(32);
+    expect(rows[0]!.first).toBe(dayOf(Date.parse(result.days.at(-1)!) - 31 * DAY));
   });
 });
 
@@ -350,10 +352,9 @@ describe("tally report (CLI, as a process)", () => {
 
     const table = await runCliAsync(["report", "--days", "7"], env());
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/suggestion_shown\s+12\s+6\s+0\s+/);
-    // Yesterday's accepted cell (nobody) is shown as 0, the hidden day is counted: the total is of shown cells only.
-    expect(table.stdout).toMatch(/suggestion_accepted\s+0\s+0\s+1\s+/);
-    expect(table.stdout).toMatch(/accept_rate\s+—/); // 0 over 0 on the day both are shown
+    expect(table.stdout).toMatch(/suggestion_shown\s+12\s+6\s+6\s+/); // shown on one day; the six days nobody was active are hidden too
+    expect(table.stdout).toMatch(/suggestion_accepted\s+<5\s+<5\s+7\s+/);
+    expect(table.stdout).toMatch(/accept_rate\s+<5/);
     const oneDay = await runCliAsync(["report", "--from", dayOf(at.getTime()), "--to", dayOf(at.getTime())], env());
     expect(oneDay.stdout).toMatch(/suggestion_accepted\s+<5\s+<5\s+1\s+/);
     expect(oneDay.stdout).toMatch(/accept_rate\s+<5/);
@@ -362,7 +363,7 @@ describe("tally report (CLI, as a process)", () => {
     expect(csv.code).toBe(0);
     const lines = (await runCliAsync(["report", "--from", dayOf(at.getTime()), "--to", dayOf(now), "--csv"], env())).stdout.trim().split("\n");
     expect(lines[0]).toBe(`day,${t.telemetry.catalog.names.join(",")}`);
-    expect(lines[1]).toBe(`${dayOf(at.getTime())},12,,0,0,0,0,0`);
+    expect(lines[1]).toBe(`${dayOf(at.getTime())},12,,,,,,`);
     expect(lines.at(-1)).toBe(`${dayOf(now)},,,,,,,`); // in progress
   });
 

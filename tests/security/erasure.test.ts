@@ -109,6 +109,36 @@ test("after erasure, a retry of an acknowledged request is refused (410 erased) 
   expect(fresh.body).toEqual({ ok: true, stored: 2 });
 });
 
+test("a request without a binding cannot be dated: while the tombstone lasts it is refused (410), so an old emitter's retry is not stored", async () => {
+  const viewer = newViewer();
+  const first = await postIngest(t, viewer, { event: "suggestion_shown", count: 2 }, { "idempotency-key": "unbound-1" });
+  expect(first.body).toEqual({ ok: true, stored: 2 });
+  await request(t.app).delete("/me").set(await bearer(viewer));
+  const retry = await postIngest(t, viewer, { event: "suggestion_shown", count: 2 }, { "idempotency-key": "unbound-1" });
+  expect([retry.status, retry.body]).toEqual([410, { ok: false, error: "erased" }]);
+  expect(Object.entries(await rowsOf(t.hash(viewer))).filter(([, n]) => n > 0)).toEqual([]);
+});
+
+test("a binding asked for while the viewer is being erased is older than the erasure: its counts are refused", async () => {
+  const viewer = newViewer();
+  const { rows } = await db.sql.query<{ k: number }>("SELECT hashtext($1) AS k", [t.hash(viewer)]);
+  // Hold the viewer's lock as an erasure in progress does (tally_forget takes it exclusively).
+  const erasing = await db.sql.connect();
+  try {
+    await erasing.query("BEGIN");
+    await erasing.query("SELECT pg_advisory_xact_lock(1952541804, $1)", [rows[0]!.k]);
+    const started = Date.now();
+    const during = await bindingFor(t, viewer); // answered at once: never waits on the erasure
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await erasing.query("COMMIT");
+    await request(t.app).delete("/me").set(await bearer(viewer));
+    const late = await postIngest(t, viewer, { event: "suggestion_shown" }, { [BINDING_HEADER]: during });
+    expect([late.status, late.body]).toEqual([410, { ok: false, error: "erased" }]);
+  } finally {
+    erasing.release();
+  }
+});
+
 test("the tombstone holds no viewer_id (another keyed hash) and the hourly maintenance deletes it after 25 hours", async () => {
   const viewer = newViewer();
   await traces(viewer, "tombstone-key-1");
@@ -135,8 +165,9 @@ test("erasing yourself does not reset your row budget", async () => {
     expect((await postIngest(limited, viewer, { event: "suggestion_shown", count: 10 })).status).toBe(200);
     expect((await postIngest(limited, viewer, { event: "suggestion_shown" })).status).toBe(429);
     expect((await request(limited.app).delete("/me").set(await bearer(viewer))).status).toBe(200);
-    // Same minute: still over budget (before, the erasure deleted the rate window and this stored 10 more).
-    const again = await postIngest(limited, viewer, { event: "suggestion_shown", count: 10 });
+    // Same minute, counts tracked after the erasure: still over budget (before, the erasure deleted the
+    // rate window and this stored 10 more).
+    const again = await postIngest(limited, viewer, { event: "suggestion_shown", count: 10 }, { [BINDING_HEADER]: await bindingFor(limited, viewer) });
     expect(again.status).toBe(429);
     expect(again.headers["retry-after"]).toMatch(/^\d+$/);
   } finally {

@@ -21,8 +21,11 @@
 // service issues (GET <endpoint>/binding) and that names nobody — and carries
 // it to the service, which refuses it (409 session_mismatch, 410 erased) if
 // another viewer is signed in by then, or the viewer has erased their data
-// since. A count tracked before the binding arrives waits for it in memory
-// only. reset() and forget() clear the outbox in every tab of the origin.
+// since. A count tracked while no binding is held waits, in memory only, for
+// the binding request already on its way (or sent at once for it): never for
+// a later one, which could be another person's; if that request fails, the
+// count is dropped. reset() and forget() clear the outbox in every tab of the
+// origin, and while an erasure runs no tab binds anything.
 import {
   BATCH_MAX_ITEMS,
   BINDING_HEADER,
@@ -115,8 +118,10 @@ const MAX_IN_FLIGHT = 4;
 const MAX_RETRY_AFTER_MS = 3_600_000;
 /** A tab's stored outbox is adopted by another tab once it is closed, or silent this long. */
 const STALE_MS = 300_000;
-/** A binding older than this is renewed before new counts are bound (the service accepts one for 24 hours). */
+/** A binding older than this is renewed in the background (the service accepts one for 24 hours; it is used until the new one arrives). */
 const BINDING_RENEW_MS = 3_600_000;
+/** An erasure another tab announced is over after this long even if its end was never announced (a closed tab): DELETE /me waits at most 120 s. */
+const ERASURE_MAX_MS = 130_000;
 
 type Global = {
   crypto?: { randomUUID?: () => string };
@@ -139,6 +144,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
   const own = prefix + newId();
   const optOut = `tally.optout ${endpoint}`;
   const resetKey = `tally.reset ${endpoint}`;
+  const forgettingKey = `tally.forgetting ${endpoint}`;
   let store: Storage | undefined;
   try {
     store = options.storage === null ? undefined : (options.storage ?? g.localStorage);
@@ -155,7 +161,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
   let asking = false;
   /** Bumped whenever the session may have changed (reset, forget): an answer asked for before belongs to the previous one. */
   let session = 0;
-  /** While an erasure is under way nothing new is bound: it would be tracked before the erasure answered. */
+  /** This tab's forget() is under way. */
   let forgetting = false;
   const inflight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -265,6 +271,20 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     enabled = false;
     clear();
   };
+  /**
+   * An erasure is under way, in this tab or another of the origin: nothing
+   * tracked now may be stored (it is tracked before the erasure answers), and
+   * no binding is asked for (it could be issued after it).
+   */
+  const erasing = () => {
+    if (forgetting) return true;
+    try {
+      const since = Number(store?.getItem(forgettingKey));
+      return since > 0 && Date.now() - since < ERASURE_MAX_MS;
+    } catch {
+      return false;
+    }
+  };
   /** Waits before trying again (the binding or the requests): exponential backoff, or the service's Retry-After (at most an hour). */
   const retryLater = (retryAfter?: string | null) => {
     if (timer !== undefined || !enabled) return;
@@ -288,30 +308,32 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
       (body: { error?: unknown } | null) => (typeof body?.error === "string" ? body.error : `http_${res.status}`),
       () => `http_${res.status}`,
     );
-  /** Asks the service (through the proxy) for a binding of the session signed in now. */
+  /**
+   * Asks the service (through the proxy) for a binding of the session signed
+   * in now — at once, never after a backoff: the counts waiting for it were
+   * tracked just before it was sent, and a later request could be answered for
+   * another person. If it fails, they are dropped (a renewal failing keeps the
+   * binding it was renewing).
+   */
   const ask = () => {
-    if (asking || forgetting || !enabled || timer !== undefined) return;
+    if (asking || !enabled || erasing()) return;
     asking = true;
     const mine = session;
+    const drop = (why: string) => {
+      give(unbound.length, why);
+      unbound = [];
+    };
     request(`${endpoint}/binding`, { method: "GET", headers: { accept: "application/json" } })
       .then(async (res): Promise<unknown> => {
         if (mine !== session) return; // asked under the previous session: its answer is not this one's
-        const status = res.status;
-        if (status === 408 || status === 429 || status >= 500) return retryLater(res.headers.get("retry-after"));
-        const why = status === 200 ? null : await errorOf(res);
+        const why = res.status === 200 ? null : await errorOf(res);
         if (why === "telemetry_disabled") return stop();
         const body = why === null ? ((await res.json().catch(() => null)) as { binding?: unknown } | null) : null;
-        if (typeof body?.binding === "string") {
-          attempt = 0;
-          binding = { value: body.binding, at: Date.now() };
-        } else {
-          // Nobody signed in (or a refusal): what waited for a binding can belong to no one.
-          give(unbound.length, why ?? "invalid_binding");
-          unbound = [];
-        }
+        if (typeof body?.binding === "string") binding = { value: body.binding, at: Date.now() };
+        else drop(why ?? "invalid_binding"); // nobody signed in, a refusal, an outage: what waited can belong to no one
         return undefined;
       })
-      .catch(() => mine === session && retryLater())
+      .catch(() => mine === session && drop("binding_unavailable"))
       .finally(() => {
         if (mine !== session) return;
         asking = false;
@@ -367,26 +389,34 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
   /** Commits this tick's calls to the outbox (bound to the session signed in now), then sends every request not already under way. */
   const flush = () => {
     if (!enabled) return;
+    // A binding near the end of its life is not used: counts bound to it now could not be sent in time.
+    if (binding && Date.now() - binding.at > CLIENT_GIVE_UP_MS / 2) binding = null;
     if (thisTick.length) {
-      if (forgetting) give(thisTick.length, "erased"); // tracked before the erasure answered
-      else unbound.push(...thisTick);
+      if (erasing()) give(thisTick.length, "erased"); // tracked before the erasure answered
+      else if (binding) {
+        for (let at = 0; at < thisTick.length; at += BATCH_MAX_ITEMS) {
+          entries.push({ k: newId(), i: thisTick.slice(at, at + BATCH_MAX_ITEMS), s: 0, b: binding.value, t: binding.at });
+        }
+        save();
+      } else {
+        unbound.push(...thisTick); // waits for the binding request on its way, or sent now
+        ask();
+      }
       thisTick = [];
     }
     if (unbound.length > max) {
       give(unbound.length - max, "outbox_full");
       unbound = unbound.slice(-max);
     }
-    if (binding && Date.now() - binding.at > BINDING_RENEW_MS) binding = null;
-    if (unbound.length) {
-      if (!binding) ask();
-      else {
-        for (let at = 0; at < unbound.length; at += BATCH_MAX_ITEMS) {
-          entries.push({ k: newId(), i: unbound.slice(at, at + BATCH_MAX_ITEMS), s: 0, b: binding.value, t: binding.at });
-        }
-        unbound = [];
-        save();
+    if (unbound.length && binding) {
+      // The binding their request brought back: theirs.
+      for (let at = 0; at < unbound.length; at += BATCH_MAX_ITEMS) {
+        entries.push({ k: newId(), i: unbound.slice(at, at + BATCH_MAX_ITEMS), s: 0, b: binding.value, t: binding.at });
       }
+      unbound = [];
+      save();
     }
+    if (binding && Date.now() - binding.at > BINDING_RENEW_MS) ask(); // in the background: the current one is used meanwhile
     trim(); // and requests past the key window are given up before anything is sent
     for (const e of entries) {
       if (timer !== undefined || inflight.size >= MAX_IN_FLIGHT) break;
@@ -409,7 +439,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
 
   if (enabled) {
     run(adopt);
-    run(ask); // the binding is usually there before the first click
+    run(ask); // the binding is usually there before the first click (not while an erasure runs)
     run(flush);
   } else run(stop);
   run(() => {
@@ -421,7 +451,8 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
     g.addEventListener?.("pageshow", () => save());
     g.addEventListener?.("storage", (e) => {
       if (e.key === optOut && e.newValue) run(stop); // another tab opted out
-      if (e.key === resetKey && e.newValue) run(() => (clear(), ask())); // another tab signed out, in or erased
+      if (e.key === resetKey && e.newValue) run(() => (clear(), ask())); // another tab signed out or in
+      if (e.key === forgettingKey) run(() => (e.newValue ? clear() : ask())); // another tab's erasure began, or answered
     });
   });
 
@@ -442,11 +473,17 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
       }),
     async forget() {
       if (!send) return { ok: false, error: "unavailable" };
+      forgetting = true;
       run(() => {
-        wipe(resetKey);
+        // Every tab of the origin, those opened meanwhile too, stops binding until the erasure has answered.
+        try {
+          store?.setItem(forgettingKey, String(Date.now()));
+        } catch {
+          // no storage: only this tab
+        }
+        wipe();
         clear();
       });
-      forgetting = true;
       try {
         const res = await request(endpoint, { method: "DELETE", headers: { accept: "application/json" } });
         if (!res.ok) return { ok: false, error: await errorOf(res) };
@@ -456,6 +493,7 @@ export function createTelemetry<E extends string = DefaultEventName>(options: Te
         return { ok: false, error: "network" };
       } finally {
         forgetting = false;
+        run(() => store?.removeItem(forgettingKey)); // the other tabs hear it, and ask for a binding
         run(ask); // a binding issued from now on is younger than the erasure
       }
     },

@@ -69,7 +69,7 @@ test("the noise comes from the injected source only: the same seed gives the sam
 
 test("publishCells: without ε the exact cells; with ε every catalog event gets a cell, noised, never negative, drawn from the source", () => {
   const exact = [{ event: "a", count: 40, viewers: 9 }];
-  const rules = { maxPerViewer: 20, epsilon: null, events: ["a", "b"], random: seededRandomInt(1) };
+  const rules = { maxPerViewer: 20, epsilon: null, events: ["a", "b"], random: seededRandomInt(1), windowDays: 31 };
   expect(publishCells(exact, rules)).toEqual(exact);
 
   const random = seededRandomInt(2);

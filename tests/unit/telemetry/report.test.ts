@@ -79,13 +79,13 @@ test("totals, viewer-days and rates are sums and ratios of the shown cells of th
   );
 });
 
-test("changing what suppressed cells hold (keeping them suppressed) changes no figure of any report", () => {
+test("changing what suppressed cells hold (keeping them suppressed; nobody at all included) changes no figure of any report", () => {
   fc.assert(
     fc.property(dataArb, fc.array(rangeArb, { minLength: 5, maxLength: 5 }), fc.integer({ min: 1, max: 1000 }), (data, ranges, salt) => {
       const altered: Data = {
         k: data.k,
         cells: data.cells.map((row, d) =>
-          row.map((c, e) => (cellShown(c.viewers, data.k, false) ? c : { viewers: 1 + ((d * 7 + e * 13 + salt) % (data.k - 1)), count: (d * 31 + e * 17 + salt) % 997 })),
+          row.map((c, e) => (cellShown(c.viewers, data.k) ? c : { viewers: 1 + ((d * 7 + e * 13 + salt) % (data.k - 1)), count: (d * 31 + e * 17 + salt) % 997 })),
         ),
       };
       for (const range of ranges) expect(reportOf(altered, range)).toEqual(reportOf(data, range));
@@ -134,11 +134,16 @@ test("days after the last closed day are in progress: no figures, whatever the c
   );
 });
 
-test("a cell with noise is shown only on K noisy viewers (a noisy 0 is not an exact zero); without noise a 0 is shown", () => {
-  expect(cellShown(0, 5, false)).toBe(true);
-  expect(cellShown(0, 5, true)).toBe(false);
-  expect(cellShown(4, 5, false)).toBe(false);
-  expect(cellShown(5, 5, true)).toBe(true);
+test("a cell is shown only on K viewers: nobody (0) is suppressed like 1..K−1, so a lone viewer's active days do not show", () => {
+  expect([0, 1, 4, 5, 6].map((v) => cellShown(v, 5))).toEqual([false, false, false, true, true]);
+  // The reviewer's case: one viewer active on two of six days, nobody else.
+  const data: Data = { k: 5, cells: Array.from({ length: DAYS }, () => catalog.names.map(() => ({ count: 0, viewers: 0 }))) };
+  const e = catalog.names.indexOf("suggestion_accepted");
+  data.cells[2]![e] = { count: 3, viewers: 1 };
+  data.cells[4]![e] = { count: 1, viewers: 1 };
+  const r = reportOf(data, { from: dayAt(0), to: dayAt(5) });
+  expect(r.series.counts.suggestion_accepted).toEqual([null, null, null, null, null, null]);
+  expect(r.events.suggestion_accepted).toEqual({ count: null, viewerDays: null, daysShown: 0, daysSuppressed: 6 });
 });
 
 describe("parseReportRange", () => {
