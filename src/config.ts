@@ -7,7 +7,27 @@ import { parseDecimal, type Fraction } from "./lib/fraction.js";
 /** Used outside production when TELEMETRY_ID_SECRET is unset; logged as such at start. */
 export const DEV_ID_SECRET = "746c6c792d6465762d6f6e6c792d7365637265742d6e6f742d666f722d70726f64";
 /** Used outside production when SESSION_SECRET is unset, so `tally token` works out of the box. */
-const DEV_SESSION_SECRET = "tally-dev-only-session-secret-not-for-production";
+export const DEV_SESSION_SECRET = "tally-dev-only-session-secret-not-for-production";
+
+/**
+ * Secrets anyone can read: the development defaults, and every secret the
+ * repository's README, .env.example and examples show. Production refuses them
+ * (tests/config/secrets.test.ts finds those in the files, so the list cannot
+ * fall behind).
+ */
+export const PUBLIC_SECRETS: readonly string[] = [DEV_SESSION_SECRET, DEV_ID_SECRET];
+
+/** A production secret needs at least this many distinct characters (a random 32-character value has ~14–28). */
+export const SECRET_MIN_DISTINCT = 10;
+const GENERATE = "generate one with `openssl rand -hex 32`";
+
+/** Why `value` is unsafe as a production secret, or null when it is not obviously so. */
+export function unsafeSecret(value: string): string | null {
+  if (PUBLIC_SECRETS.includes(value)) return "it is public (a development default or an example in tally's repository)";
+  if (/^(.)\1*$/s.test(value)) return "it is one character repeated";
+  if (new Set(value).size < SECRET_MIN_DISTINCT) return `it has fewer than ${SECRET_MIN_DISTINCT} distinct characters`;
+  return null;
+}
 
 const bool = z
   .string()
@@ -190,9 +210,27 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Parses an environment (process.env by default) into a frozen Config, or throws ConfigError. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+/**
+ * What a process needs of the configuration, in production: `serve` every
+ * secret it uses (sessions, ids, the report token), checked for safety;
+ * `forget` the database and the id secret (it hashes an id); `database` only
+ * the database (migrate, report, explain, purge: none hashes an id or checks
+ * a session); `sessions` (`tally doctor`) the session settings only; `token`
+ * (minting a development session) nothing, and never in production.
+ */
+export type ConfigPurpose = "serve" | "forget" | "database" | "token" | "sessions";
+
+/** The environment variables tally reads: the documented configuration (README, .env.example and docker-compose.yml list the same). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * Parses an environment (process.env by default) into a frozen Config, or
+ * throws ConfigError with one line naming the setting. An empty value is
+ * unset (`PORT=` in a .env file means the default).
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, purpose: ConfigPurpose = "serve"): Config {
+  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ""));
+  const parsed = envSchema.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
@@ -208,21 +246,39 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("invalid configuration: TELEMETRY_PURGE_CRON: expected a cron expression such as '17 3 * * *'");
   }
 
+  if (isProduction && purpose === "token") throw new ConfigError("tally token is for development only: in production, sessions come from the host app");
   if (isProduction) {
+    const serving = purpose === "serve";
     const missing: string[] = [];
-    if (!e.DATABASE_URL) missing.push("DATABASE_URL");
-    if (!e.TELEMETRY_ID_SECRET) missing.push("TELEMETRY_ID_SECRET");
-    if (e.AUTH_MODE === "jwt" && !e.SESSION_SECRET && !e.SESSION_JWKS_URL) missing.push("SESSION_SECRET or SESSION_JWKS_URL");
-    if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) missing.push("AUTH_INTROSPECT_URL");
+    const sessions = serving || purpose === "sessions";
+    if (purpose !== "sessions" && !e.DATABASE_URL) missing.push("DATABASE_URL");
+    if ((serving || purpose === "forget") && !e.TELEMETRY_ID_SECRET) missing.push("TELEMETRY_ID_SECRET");
+    if (sessions && e.AUTH_MODE === "jwt" && !e.SESSION_SECRET && !e.SESSION_JWKS_URL) missing.push("SESSION_SECRET or SESSION_JWKS_URL");
+    if (sessions && e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) missing.push("AUTH_INTROSPECT_URL");
     if (missing.length > 0) {
       const why = e.NODE_ENV ? "" : " (NODE_ENV is unset and DATABASE_URL is set, so this is production; set NODE_ENV=development for a development server)";
-      throw new ConfigError(`refusing to start in production without ${missing.join(", ")}${why}`);
+      throw new ConfigError(`refusing to ${serving ? "start" : "run"} in production without ${missing.join(", ")}${why}`);
     }
-    if (e.TALLY_DEV_VIEWER) {
+    if (serving && e.TALLY_DEV_VIEWER) {
       throw new ConfigError("refusing to start: TALLY_DEV_VIEWER lets any client act as any viewer and is never allowed in production");
     }
-    if (e.REPORT_TOKEN !== undefined && e.REPORT_TOKEN.length < 16) {
+    if (serving && e.REPORT_TOKEN !== undefined && e.REPORT_TOKEN.length < 16) {
       throw new ConfigError("invalid configuration: REPORT_TOKEN: expected at least 16 characters in production (it guards the cross-viewer report)");
+    }
+    // The secrets a server uses must be its own: not public, not trivial, not one another.
+    if (serving) {
+      const secrets: [string, string | undefined][] = [
+        ["SESSION_SECRET", e.SESSION_SECRET],
+        ["TELEMETRY_ID_SECRET", e.TELEMETRY_ID_SECRET],
+        ["REPORT_TOKEN", e.REPORT_TOKEN],
+      ];
+      for (const [name, value] of secrets) {
+        const why = value === undefined ? null : unsafeSecret(value);
+        if (why) throw new ConfigError(`refusing to start: ${name} is unsafe: ${why}; ${GENERATE}`);
+      }
+      if (e.SESSION_SECRET !== undefined && e.SESSION_SECRET === e.TELEMETRY_ID_SECRET) {
+        throw new ConfigError(`refusing to start: TELEMETRY_ID_SECRET is unsafe: it equals SESSION_SECRET (a host app holding one would hold both); ${GENERATE}`);
+      }
     }
   } else if (e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) {
     throw new ConfigError("invalid configuration: AUTH_MODE=introspect needs AUTH_INTROSPECT_URL");

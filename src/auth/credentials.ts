@@ -4,13 +4,40 @@ import type { IncomingHttpHeaders } from "node:http";
 import { sessionCookie } from "../contract/index.js";
 
 /**
- * Session -> the session's own viewer id, or null when there is no valid
- * session. Throws AuthUnavailableError when the answer cannot be known right
- * now (the host's introspection endpoint or the JWKS is down): that is not a
- * refusal, and the client should retry. A session already known (a cached
- * token) is answered at once, without a promise.
+ * Why a request has no viewer: the class of the refusal, for the operator's
+ * log and `tally doctor` — never the credential, nor anything it claims.
  */
-export type ViewerResolver = (headers: IncomingHttpHeaders) => string | null | Promise<string | null>;
+export type RefusalReason =
+  | "no_credential"
+  | "malformed"
+  | "bad_signature"
+  | "wrong_algorithm"
+  | "unknown_key"
+  | "expired"
+  | "not_yet_valid"
+  | "wrong_issuer"
+  | "wrong_audience"
+  | "missing_claim"
+  | "invalid_subject"
+  | "introspection_refused"
+  | "introspection_no_viewer";
+
+/** No valid session, and why. */
+export interface Refusal {
+  refused: RefusalReason;
+}
+
+export const refuse = (reason: RefusalReason): Refusal => ({ refused: reason });
+export const isRefusal = (r: string | Refusal): r is Refusal => typeof r !== "string";
+
+/**
+ * Session -> the session's own viewer id, or a Refusal saying why there is no
+ * valid session. Throws AuthUnavailableError when the answer cannot be known
+ * right now (the host's introspection endpoint or the JWKS is down): that is
+ * not a refusal, and the client should retry. A session already known (a
+ * cached token) is answered at once, without a promise.
+ */
+export type ViewerResolver = (headers: IncomingHttpHeaders) => string | Refusal | Promise<string | Refusal>;
 
 /** The session source (introspection URL, JWKS) did not answer; not the client's fault. */
 export class AuthUnavailableError extends Error {

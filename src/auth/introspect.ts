@@ -7,7 +7,7 @@
 // credentials faster than the host itself allows.
 import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
-import { AuthUnavailableError, introspectedViewerId, MAX_CREDENTIAL_LENGTH, readCookie, type ViewerResolver } from "./credentials.js";
+import { AuthUnavailableError, introspectedViewerId, MAX_CREDENTIAL_LENGTH, readCookie, refuse, type Refusal, type ViewerResolver } from "./credentials.js";
 
 const MAX_CACHE_ENTRIES = 10_000;
 const TIMEOUT_MS = 2_000;
@@ -18,16 +18,16 @@ const MAX_WAITING = 1_000;
 /** How long a refusal is remembered (at most AUTH_CACHE_SECONDS). */
 const REFUSAL_TTL_MS = 5_000;
 
-/** A viewer id, a refusal (null), or "unavailable" (the host did not answer usably). */
-type Answer = string | null | "unavailable";
+/** A viewer id, a refusal, or "unavailable" (the host did not answer usably). */
+type Answer = string | Refusal | "unavailable";
 const UNAVAILABLE = "unavailable" as const;
 
 export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolver {
   const url = auth.introspectUrl;
-  if (!url) return async () => null;
+  if (!url) return async () => refuse("no_credential");
   const ttlMs = auth.cacheSeconds * 1000;
   const refusalTtlMs = Math.min(ttlMs, REFUSAL_TTL_MS);
-  const cache = new Map<string, { answer: string | null; expires: number }>();
+  const cache = new Map<string, { answer: string | Refusal; expires: number }>();
   const inflight = new Map<string, Promise<Answer>>();
   const turns = limiter(UPSTREAM_CONCURRENCY, MAX_WAITING);
 
@@ -43,7 +43,7 @@ export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolve
     }
     if (res.status === 401 || res.status === 403 || res.status === 404) {
       await res.body?.cancel();
-      return null;
+      return refuse("introspection_refused");
     }
     if (res.status !== 200) {
       await res.body?.cancel();
@@ -51,19 +51,20 @@ export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolve
     }
     try {
       const text = await res.text();
-      if (text.length > 64 * 1024) return null;
+      if (text.length > 64 * 1024) return refuse("introspection_no_viewer");
       const body: unknown = JSON.parse(text);
-      return body && typeof body === "object" ? introspectedViewerId((body as { id?: unknown }).id) : null;
+      const id = body && typeof body === "object" ? introspectedViewerId((body as { id?: unknown }).id) : null;
+      return id ?? refuse("introspection_no_viewer");
     } catch {
-      return null; // a 200 that is not JSON (a login page): not a session
+      return refuse("introspection_no_viewer"); // a 200 that is not JSON (a login page): not a session
     }
   }
 
   return async (headers) => {
     const cookie = readCookie(headers, auth.cookieName);
     const authorization = typeof headers.authorization === "string" ? headers.authorization : undefined;
-    if (cookie === undefined && !authorization) return null;
-    if ((cookie?.length ?? 0) + (authorization?.length ?? 0) > 2 * MAX_CREDENTIAL_LENGTH) return null;
+    if (cookie === undefined && !authorization) return refuse("no_credential");
+    if ((cookie?.length ?? 0) + (authorization?.length ?? 0) > 2 * MAX_CREDENTIAL_LENGTH) return refuse("malformed");
 
     const key = createHash("sha256").update(`${cookie ?? ""}\u0000${authorization ?? ""}`).digest("hex");
     const hit = cache.get(key);
@@ -77,7 +78,7 @@ export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolve
     }
     const answer = await pending;
     if (answer === UNAVAILABLE) throw new AuthUnavailableError("the introspection endpoint did not answer");
-    const ttl = answer === null ? refusalTtlMs : ttlMs;
+    const ttl = typeof answer === "string" ? ttlMs : refusalTtlMs;
     if (ttl > 0 && !cache.has(key)) {
       if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
       cache.set(key, { answer, expires: Date.now() + ttl });

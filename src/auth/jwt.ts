@@ -6,7 +6,17 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
 import { Lru } from "../lib/lru.js";
-import { AuthUnavailableError, bearerToken, exactViewerId, MAX_CREDENTIAL_LENGTH, readCookie, type ViewerResolver } from "./credentials.js";
+import {
+  AuthUnavailableError,
+  bearerToken,
+  exactViewerId,
+  MAX_CREDENTIAL_LENGTH,
+  readCookie,
+  refuse,
+  type Refusal,
+  type RefusalReason,
+  type ViewerResolver,
+} from "./credentials.js";
 
 /**
  * Verified tokens, so a session's every request does not pay for a signature
@@ -28,6 +38,21 @@ export interface VerifiedSession {
   until: number;
 }
 
+/** The class of a jose verification failure (what the operator's log says; never the token or a claim). */
+function reasonOf(err: unknown): RefusalReason {
+  if (err instanceof errors.JWTExpired) return "expired";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "nbf" || err.claim === "iat") return "not_yet_valid";
+    if (err.claim === "iss") return "wrong_issuer";
+    if (err.claim === "aud") return "wrong_audience";
+    return "missing_claim";
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
+  if (err instanceof errors.JOSEAlgNotAllowed) return "wrong_algorithm";
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return "unknown_key";
+  return "malformed";
+}
+
 /** `verified`: the cache (tests pass their own to look inside it). */
 export function createJwtResolver(auth: Config["auth"], verified = new Lru<string, VerifiedSession>(auth.cacheSize)): ViewerResolver {
   let jwks: JWTVerifyGetKey | undefined;
@@ -41,7 +66,7 @@ export function createJwtResolver(auth: Config["auth"], verified = new Lru<strin
     secret = crypto.subtle.importKey("raw", new TextEncoder().encode(auth.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     algorithms = ["HS256"];
   } else {
-    return () => null;
+    return () => refuse("no_credential");
   }
   const options = {
     algorithms,
@@ -50,7 +75,7 @@ export function createJwtResolver(auth: Config["auth"], verified = new Lru<strin
     ...(auth.audience ? { audience: auth.audience } : {}),
     clockTolerance: CLOCK_TOLERANCE_S,
   };
-  const verify = async (token: string, now: number): Promise<string | null> => {
+  const verify = async (token: string, now: number): Promise<string | Refusal> => {
     let payload;
     try {
       // jose's overloads differ for a static key and a key getter.
@@ -59,12 +84,13 @@ export function createJwtResolver(auth: Config["auth"], verified = new Lru<strin
       // The JWKS could not be fetched (down, slow, not a JWKS): not the client's fault.
       const jwksDown = err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError);
       if (auth.jwksUrl && jwksDown) throw new AuthUnavailableError("the JWKS could not be fetched");
-      return null; // malformed, expired, wrong key or claims
+      return refuse(reasonOf(err)); // malformed, expired, wrong key or claims
     }
     // jose checks `iat` only for a maximum age: a session issued in the future is refused here.
-    if (typeof payload.iat === "number" && payload.iat > now / 1000 + CLOCK_TOLERANCE_S) return null;
+    if (typeof payload.iat === "number" && payload.iat > now / 1000 + CLOCK_TOLERANCE_S) return refuse("not_yet_valid");
     const viewer = exactViewerId(payload.sub);
-    if (viewer && typeof payload.exp === "number") {
+    if (!viewer) return refuse("invalid_subject");
+    if (typeof payload.exp === "number") {
       verified.set(token, { viewer, until: Math.min((payload.exp + CLOCK_TOLERANCE_S) * 1000, now + VERIFIED_TTL_MS) });
     }
     return viewer;
@@ -72,7 +98,8 @@ export function createJwtResolver(auth: Config["auth"], verified = new Lru<strin
   // Not async: a token verified before is answered in the same tick.
   return (headers) => {
     const token = bearerToken(headers) ?? readCookie(headers, auth.cookieName);
-    if (!token || token.length > MAX_CREDENTIAL_LENGTH) return null;
+    if (!token) return refuse("no_credential");
+    if (token.length > MAX_CREDENTIAL_LENGTH) return refuse("malformed");
     const now = Date.now();
     const hit = verified.get(token);
     if (hit && hit.until > now) return hit.viewer;

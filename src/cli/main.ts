@@ -4,7 +4,7 @@
 // (src/telemetry/service.ts): purge is the cron job, explain is GET /explain,
 // forget is DELETE /me by id.
 import { parseArgs } from "node:util";
-import { loadConfig, type Config } from "../config.js";
+import { loadConfig, type Config, type ConfigPurpose } from "../config.js";
 import type { TelemetryService } from "../telemetry/service.js";
 
 // Each command imports what it needs when it runs: `tally help` or a usage
@@ -17,6 +17,7 @@ const USAGE = `usage: tally <command> [options]
   report [--days N | --from D --to D] [--json | --csv]
                                           counts across viewers (k-anonymous; same as GET /report)
   forget --viewer ID [--dry-run] [--json] erase one viewer's rows
+  doctor                                  read a session token from stdin: accepted, or why not
   token --viewer ID [--ttl SECONDS]       development only: mint a session JWT`;
 
 class UsageError extends Error {}
@@ -100,13 +101,33 @@ async function serve(config: Config, args: string[]): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // The terminal closed: stop as for Ctrl-C (the default would exit at once and leave an embedded database running).
+  process.on("SIGHUP", () => stop("SIGHUP"));
   try {
     service = await startService(config, logger, starting.signal);
   } catch (err) {
     logger.flush();
     throw err;
   }
-  if (starting.signal.aborted) stop("SIGINT");
+  if (starting.signal.aborted) return stop("SIGINT");
+  if (service.ownsEmbeddedDatabase) watchParent(() => stop("parent exited"));
+}
+
+/**
+ * Calls `gone` once the process that started this one has exited — `kill -9`
+ * of npm sends this process nothing — so an embedded database is never left
+ * running without its owner. A process started by init (a container's PID 1
+ * child, a service manager) has no such parent to watch.
+ */
+function watchParent(gone: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone();
+  }, 500);
+  timer.unref();
 }
 
 async function run(command: string | undefined, args: string[]): Promise<number> {
@@ -114,7 +135,10 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     print(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const config = loadConfig();
+  // Each command needs only what it uses: in production `serve` needs every secret (checked for
+  // safety); `forget` the database and the id secret (it hashes an id); the others only the database.
+  const purposes: Record<string, ConfigPurpose> = { serve: "serve", token: "token", forget: "forget", doctor: "sessions" };
+  const config = loadConfig(process.env, purposes[command] ?? "database");
   switch (command) {
     case "serve":
       await serve(config, args);
@@ -195,6 +219,17 @@ async function run(command: string | undefined, args: string[]): Promise<number>
         return 1;
       }
       return 0;
+    }
+    case "doctor": {
+      flags(args, {});
+      if (process.stdin.isTTY) process.stderr.write("paste the session token (or `Bearer <token>`, or the cookie), then Ctrl-D\n");
+      let input = "";
+      for await (const chunk of process.stdin) input += String(chunk);
+      if (!input.trim()) throw new UsageError("give the session token on stdin, e.g. `echo \"$TOKEN\" | tally doctor`");
+      const { diagnose } = await import("./doctor.js");
+      const { accepted, lines } = await diagnose(input, config);
+      print(lines.join("\n"));
+      return accepted ? 0 : 1;
     }
     case "token": {
       const f = flags(args, { viewer: "string", ttl: "string" });

@@ -62,12 +62,12 @@ export function requestIdsOf(req: IncomingMessage, trustClient = false): { log: 
   return { log, echo: valid ?? log };
 }
 
-/** The contract's answer for anything a handler throws: its code, or 500 internal for a bug. */
-function replyForError(err: unknown): { reply: Reply; bug?: unknown } {
+/** The contract's answer for anything a handler throws: its code, or 500 internal for a bug; and why, for the log only. */
+function replyForError(err: unknown): { reply: Reply; bug?: unknown; reason?: string } {
   if (err instanceof TelemetryError) {
     // A body that was too large is not read to its end: close the connection after the answer.
     const close = err.code === "payload_too_large" || err.code === "request_timeout" ? { connection: "close" } : undefined;
-    return { reply: errorReply(err.code, err.retryAfter, close) };
+    return { reply: errorReply(err.code, err.retryAfter, close), ...(err.reason ? { reason: err.reason } : {}) };
   }
   return { reply: errorReply("internal"), bug: err };
 }
@@ -77,7 +77,7 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const ids = requestIdsOf(req, ctx.trustRequestId);
-    const finish = (reply: Reply, bug?: unknown) => {
+    const finish = (reply: Reply, bug?: unknown, reason?: string) => {
       if (res.headersSent) {
         // Already answered (the deadline fired first): a late outcome has nowhere to go.
         if (!res.writableEnded) res.destroy();
@@ -86,12 +86,13 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
       watch.settled();
       writeReply(res, ids.echo, reply);
       const ms = performance.now() - started;
-      ctx.requestLog.done({ id: ids.log, method: req.method ?? "", route, status: reply.status ?? 200, ms, err: bug });
-      ctx.observe?.(route, reply.status ?? 200, outcomeOf(reply), ms / 1000);
+      const outcome = outcomeOf(reply);
+      ctx.requestLog.done({ id: ids.log, method: req.method ?? "", route, status: reply.status ?? 200, ms, err: bug, error: reply.status && reply.status >= 400 ? outcome : undefined, reason });
+      ctx.observe?.(route, reply.status ?? 200, outcome, ms / 1000);
     };
     const fail = (err: unknown) => {
-      const { reply, bug } = replyForError(err);
-      finish(reply, bug);
+      const { reply, bug, reason } = replyForError(err);
+      finish(reply, bug, reason);
     };
     const watch = deadlines.track({
       req,

@@ -1,6 +1,8 @@
 // Request logging without paying for a line per request. A request that went
 // wrong (status >= 400) gets its own line — request id, method, matched route
-// pattern, status, milliseconds — so it can be traced; 4xx lines are capped at
+// pattern, status, milliseconds, the contract's error code and, for a 401, the
+// class of the refusal (no credential, expired, bad signature, …; never the
+// credential or a claim) — so it can be traced and explained; 4xx lines are capped at
 // ERROR_LINES_PER_SECOND (a flood of bad requests is summarised instead). A
 // successful request is counted, and once a minute one line says how many
 // requests each route answered with each status, and how fast. LOG_REQUESTS=all
@@ -16,6 +18,10 @@ interface Exchange {
   ms: number;
   /** A bug's error (500): logged with its stack. */
   err?: unknown;
+  /** The contract's error code of a refusal. */
+  error?: string | undefined;
+  /** Why (a 401's refusal class): for the operator. */
+  reason?: string | undefined;
 }
 
 export interface RequestLog {
@@ -34,7 +40,15 @@ export function createRequestLog(logger: Logger, mode: "summary" | "all", interv
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const line = (e: Exchange) => {
-    const fields = { reqId: e.id, method: e.method, route: e.route, status: e.status, ms: Math.round(e.ms * 1000) / 1000 };
+    const fields = {
+      reqId: e.id,
+      method: e.method,
+      route: e.route,
+      status: e.status,
+      ms: Math.round(e.ms * 1000) / 1000,
+      ...(e.error ? { error: e.error } : {}),
+      ...(e.reason ? { reason: e.reason } : {}),
+    };
     if (e.status < 500) logger.info(fields, "request");
     else if (e.status === 503) logger.warn(fields, "request failed");
     else logger.error({ ...fields, err: e.err }, "request failed");

@@ -2,7 +2,7 @@
 // from another site (403 cross_site), and whose session is it (the session's
 // own viewer id, or 401 no_viewer / 503 auth_unavailable).
 import type { IncomingMessage } from "node:http";
-import { AuthUnavailableError, type ViewerResolver } from "../auth/session.js";
+import { AuthUnavailableError, isRefusal, type ViewerResolver } from "../auth/session.js";
 import { isCrossSiteWrite } from "../contract/index.js";
 import { TelemetryError } from "../telemetry/errors.js";
 import { markWaitingOnSession } from "./endpoint.js";
@@ -56,6 +56,6 @@ export async function sessionViewer(resolve: ViewerResolver, req: IncomingMessag
       markWaitingOnSession(req, false);
     }
   }
-  if (!viewer) throw new TelemetryError("no_viewer");
+  if (isRefusal(viewer)) throw new TelemetryError("no_viewer", undefined, viewer.refused);
   return viewer;
 }

@@ -12,6 +12,8 @@ export class TelemetryError extends Error {
     readonly code: ErrorCode,
     /** Seconds, sent as Retry-After (rate_limited, store_unavailable). */
     readonly retryAfter?: number,
+    /** Why, for the operator's log (a refusal's class such as "expired"); never sent to the client. */
+    readonly reason?: string,
   ) {
     super(code);
   }

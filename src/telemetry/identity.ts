@@ -9,7 +9,7 @@
 //   key hash    Idempotency-Keys are text a client chooses: kept only as an HMAC.
 //   binding     proof, carried by the emitter with every count, of which viewer
 //               was signed in when the count was tracked, and since when.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { BINDING_PATTERN } from "../contract/index.js";
 import { Lru } from "../lib/lru.js";
 
@@ -53,11 +53,11 @@ export function createViewerKeys(hexSecret: string, memoSize: number): (viewer: 
 }
 
 /**
- * A short public fingerprint of the id secret, so an operator can tell which
- * secret a command hashed ids with without the secret being printed.
+ * A short public fingerprint of a secret (the id secret, the session secret),
+ * so an operator can tell which secret a process uses without printing it.
  */
-export function secretFingerprint(hexSecret: string): string {
-  return derive(hexSecret, "tally secret fingerprint").toString("hex").slice(0, 8);
+export function secretFingerprint(secret: string): string {
+  return createHash("sha256").update("tally secret fingerprint\u0000").update(secret, "utf8").digest("hex").slice(0, 8);
 }
 
 /**

@@ -154,7 +154,7 @@ describe("verified-token cache", () => {
     // Only the clock moves: past exp and jose's 5 s tolerance.
     jest.useFakeTimers({ now: Date.now() + 66_000, doNotFake: ["nextTick", "queueMicrotask", "setImmediate", "setTimeout", "setInterval", "hrtime", "performance"] });
     try {
-      expect(await resolve(headers)).toBeNull();
+      expect(await resolve(headers)).toEqual({ refused: "expired" });
     } finally {
       jest.useRealTimers();
     }
@@ -177,7 +177,7 @@ describe("verified-token cache", () => {
       jest.useFakeTimers({ now: (exp + 5) * 1000 - 1, ...FAKE_CLOCK });
       expect(resolve(headers)).toBe(viewer); // from the cache, without a promise
       jest.setSystemTime((exp + 5) * 1000);
-      expect(await resolve(headers)).toBeNull();
+      expect(await resolve(headers)).toEqual({ refused: "expired" });
       expect(cache.get(token)).toBeUndefined();
     } finally {
       jest.useRealTimers();
@@ -229,7 +229,7 @@ describe("verified-token cache", () => {
     const cache = new Lru<string, VerifiedSession>(10);
     const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth, cache);
     const forged = await tokenFor(newViewer(), { secret: "another-secret-another-secret-another-secret" });
-    expect(await resolve({ authorization: `Bearer ${forged}` })).toBeNull();
+    expect(await resolve({ authorization: `Bearer ${forged}` })).toEqual({ refused: "bad_signature" });
     expect(cache.size).toBe(0);
   });
 });

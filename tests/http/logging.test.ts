@@ -54,8 +54,20 @@ test("logs carry request ids, routes, status codes and timings, and nothing pers
   const requests = t.logs.filter((l) => l.msg === "request" || l.msg === "request failed");
   expect(requests).toHaveLength(12);
   for (const line of requests) {
-    expect(Object.keys(line).sort()).toEqual(["level", "method", "ms", "msg", "reqId", "route", "service", "status", "time"]);
+    const fields = ["level", "method", "ms", "msg", "reqId", "route", "service", "status", "time"];
+    // A refusal says what it was (the contract's code) and, for a 401, why — never the credential or a claim.
+    if ((line.status as number) >= 400) fields.push("error");
+    if (line.status === 401) fields.push("reason");
+    expect(Object.keys(line).sort()).toEqual(fields.sort());
   }
+  expect(requests.filter((l) => (l.status as number) >= 400).map((l) => [l.status, l.error, l.reason])).toEqual([
+    [400, "invalid_event", undefined],
+    [400, "invalid_body", undefined],
+    [413, "payload_too_large", undefined],
+    [400, "invalid_days", undefined],
+    [404, "not_found", undefined],
+    [401, "no_viewer", "no_credential"],
+  ]);
   expect(requests.map((l) => [l.route, l.status])).toEqual([
     ["/ingest", 200],
     ["/ingest", 400],
