@@ -14,6 +14,8 @@ import { createTelemetryService, type TelemetryService } from "./telemetry/servi
 
 export interface Runtime {
   telemetry: TelemetryService;
+  /** This process started (or adopted) an embedded PostgreSQL: close() stops it, and the process must not outlive its parent. */
+  ownsEmbeddedDatabase: boolean;
   /** Drains the use cases, closes the pool, stops an embedded database it started. */
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: RuntimeO
     let closing: Promise<void> | undefined;
     return {
       telemetry,
+      ownsEmbeddedDatabase: database.ownsEmbedded,
       close: () =>
         (closing ??= (async () => {
           await telemetry.close();

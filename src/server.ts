@@ -8,7 +8,7 @@ import { createApp } from "./app.js";
 import { createViewerResolver } from "./auth/session.js";
 import type { Config } from "./config.js";
 import { createRequestLog } from "./http/request-log.js";
-import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
+import { createScheduler, type Scheduler } from "./jobs/scheduler.js";
 import { secretFingerprint } from "./telemetry/identity.js";
 import type { TelemetryService } from "./telemetry/service.js";
 import { openRuntime, StartupError } from "./runtime.js";
@@ -20,6 +20,8 @@ export interface RunningService {
   metricsPort?: number;
   /** The use cases the routes and the scheduler call. */
   telemetry: TelemetryService;
+  /** This process started (or adopted) the embedded PostgreSQL it uses: it stops with this process. */
+  ownsEmbeddedDatabase: boolean;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -114,7 +116,8 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       metricsPort = started.port;
     }
     if (config.reportToken) logger.info("GET /report and /report/page are enabled (REPORT_TOKEN is set)");
-    const scheduler: Scheduler = startScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
+    const scheduler: Scheduler = createScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
+    scheduler.start();
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     logger.info(
       {
@@ -134,6 +137,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     const close = () =>
       (closing ??= (async () => {
         await scheduler.stop();
+        metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not hold the shutdown
         metricsServer?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve()); // stops accepting; resolves once in-flight requests finish
@@ -146,7 +150,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
         await runtime.close();
       })());
 
-    return { server, port, telemetry: runtime.telemetry, ...(metricsPort !== undefined ? { metricsPort } : {}), close };
+    return { server, port, telemetry: runtime.telemetry, ownsEmbeddedDatabase: runtime.ownsEmbeddedDatabase, ...(metricsPort !== undefined ? { metricsPort } : {}), close };
   } catch (err) {
     metricsServer?.close();
     await runtime.close();

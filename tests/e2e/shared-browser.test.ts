@@ -128,6 +128,10 @@ test("Alice tracks 6 and signs out at once, Bob signs in on the same browser: hi
 test("the same with Alice offline; and with reset() on sign-out her pending counts leave storage at once", async () => {
   const [alice, bob, carol] = [person("alice"), person("bob"), person("carol")];
   const context = await browser.newContext();
+  const refused: number[] = [];
+  context.on("response", (r) => {
+    if (r.request().method() === "POST" && r.status() === 409) refused.push(r.status());
+  });
   const tab = await signIn(context, await context.newPage(), alice);
   await context.setOffline(true);
   await track(tab, "suggestion_shown", 4);
@@ -141,7 +145,8 @@ test("the same with Alice offline; and with reset() on sign-out her pending coun
   await signIn(context, tab, bob);
   await until(async () => (await state(tab)).pending === 0);
   expect([await rows(alice), await rows(bob)]).toEqual([0, 0]);
-  expect((await state(tab)).lastError).toBe("session_mismatch");
+  // Her count was sent under Bob's cookie (by the page unloading, or Bob's page) and refused.
+  expect(refused.length).toBeGreaterThanOrEqual(1);
 
   // An app that calls reset() on sign-out: Bob's pending counts are gone from storage before Carol arrives.
   await context.setOffline(true);

@@ -71,6 +71,7 @@ describe("introspection ids", () => {
   });
   afterAll(() => {
     server.closeAllConnections();
+    server.closeAllConnections(); // keep-alive sockets would keep this worker alive after its tests
     server.close();
   });
 

@@ -44,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
   server.closeAllConnections();
+  server.closeAllConnections(); // keep-alive sockets would keep this worker alive after its tests
   server.close();
   await db.drop();
 });
