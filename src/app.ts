@@ -1,8 +1,12 @@
-// createApp(deps): the whole HTTP surface, built from injected parts. It never
-// listens (server.ts does), so tests run it in-process with supertest. Every
-// route is registered straight on the app — no global middleware — with ingest
-// and summary first: Express's generic machinery is only what routing needs.
-import express, { type ErrorRequestHandler, type Express } from "express";
+// createApp(deps): the whole HTTP surface, built from injected parts, as one
+// request listener. It never listens (server.ts does), so tests run it
+// in-process with supertest. The hot routes (ingest, summary, binding,
+// healthz) are answered straight from node:http by an exact method-and-path
+// table; everything else — other routes, other spellings of these, the
+// contract's 404 — goes through Express, where every route is registered
+// straight on the app, with no global middleware.
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import express, { type ErrorRequestHandler } from "express";
 import type { Logger } from "pino";
 import type { ViewerResolver } from "./auth/session.js";
 import { isLoopback, type Config } from "./config.js";
@@ -27,8 +31,9 @@ export interface AppDeps {
   observe?: EndpointContext["observe"];
 }
 
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): RequestListener {
   const app = express();
+  const fast = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   app.disable("x-powered-by");
   app.set("etag", false);
   // Client addresses are never read, so no proxy is trusted to supply one.
@@ -38,6 +43,7 @@ export function createApp(deps: AppDeps): Express {
     deadlines: createDeadlines(deps.config.requestTimeoutMs),
     requestLog: deps.requestLog ?? createRequestLog(deps.logger, deps.config.logRequests),
     logger: deps.logger,
+    fast,
     trustRequestId: deps.config.trustRequestId,
     ...(deps.observe ? { observe: deps.observe } : {}),
     // A development server on loopback answers only loopback names (no DNS rebinding).
@@ -62,5 +68,11 @@ export function createApp(deps: AppDeps): Express {
     ctx.requestLog.done({ id: ids.log, method: req.method, route: "unmatched", status: reply.status!, ms: 0, ...(clientError ? {} : { err }) });
   };
   app.use(expressErrors);
-  return app;
+  return (req, res) => {
+    const url = req.url ?? "";
+    const at = url.indexOf("?");
+    const route = fast.get(`${req.method} ${at < 0 ? url : url.slice(0, at)}`);
+    if (route) route(req, res);
+    else void app(req, res);
+  };
 }

@@ -80,6 +80,7 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   REQUEST_TIMEOUT_MS: int(50, 120_000).default(10_000),
+  WEB_CONCURRENCY: int(1, 64).default(1),
   INGEST_BATCH_WAIT_MS: int(0, 50).default(2),
   INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(100),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
@@ -146,6 +147,8 @@ export interface Config {
   /** Absent outside production means "start an embedded PostgreSQL". */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** Processes serving behind one port (node:cluster); 1: this process alone. */
+  readonly workers: number;
   /** A request not answered by then gets 503; database statements are cancelled at half of it. */
   readonly requestTimeoutMs: number;
   /** Half the request deadline: a statement is cancelled before its request times out. */
@@ -310,6 +313,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, purpose: Con
     logRequests: e.LOG_REQUESTS,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    workers: e.WEB_CONCURRENCY,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     statementTimeoutMs: Math.max(25, Math.floor(e.REQUEST_TIMEOUT_MS / 2)),
     ingestBatching: { maxWaitMs: e.INGEST_BATCH_WAIT_MS, maxRows: e.INGEST_BATCH_MAX_ROWS },

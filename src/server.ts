@@ -22,6 +22,8 @@ export interface RunningService {
   telemetry: TelemetryService;
   /** This process started (or adopted) the embedded PostgreSQL it uses: it stops with this process. */
   ownsEmbeddedDatabase: boolean;
+  /** Starts the cron schedules (at start, unless this is a cluster's worker: the primary asks one). Idempotent. */
+  startScheduler(): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -45,7 +47,7 @@ function serverTimeouts(requestTimeoutMs: number) {
  * Says loudly, at start, whatever weakens security in this configuration: dev
  * identities, development secrets, a development server reachable from others.
  */
-function warnAboutWeakSettings(config: Config, logger: Logger): void {
+export function warnAboutWeakSettings(config: Config, logger: Logger): void {
   const exposed = !["127.0.0.1", "::1", "localhost"].includes(config.host);
   if (config.auth.allowDevViewer) {
     logger.warn(
@@ -64,14 +66,20 @@ function warnAboutWeakSettings(config: Config, logger: Logger): void {
   if (config.envInferred) logger.info({ env: config.env }, `NODE_ENV not set: running as ${config.env}${config.isProduction ? " (DATABASE_URL is set)" : ""}`);
 }
 
+/** One worker of a cluster (WEB_CONCURRENCY > 1; src/cluster.ts is the primary, which tells one worker to run the schedules). */
+export interface WorkerRole {
+  id: number;
+}
+
 /**
  * Boots the service. `signal` aborts start-up (Ctrl-C while the embedded
  * database starts): whatever was started is stopped again before it rejects.
  * A failure (database unreachable, port in use) also stops what was started,
- * and rejects with an error of one line.
+ * and rejects with an error of one line. As a cluster's `worker`, it shares
+ * the primary's port and leaves the warnings and the metrics listener to it.
  */
-export async function startService(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningService> {
-  warnAboutWeakSettings(config, logger);
+export async function startService(config: Config, logger: Logger, signal?: AbortSignal, worker?: WorkerRole): Promise<RunningService> {
+  if (!worker) warnAboutWeakSettings(config, logger);
   // prom-client is loaded only when metrics are asked for.
   const prometheus = config.metricsPort === undefined ? undefined : await import("./metrics/prometheus.js");
   const metrics = prometheus?.createMetrics();
@@ -106,7 +114,10 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     }
     const { port } = server.address() as AddressInfo;
     let metricsPort: number | undefined;
-    if (prometheus && metrics && config.metricsPort !== undefined) {
+    if (prometheus && metrics && worker) {
+      metrics.watchPool(runtime.telemetry.poolStats);
+      prometheus.shareWithPrimary(metrics);
+    } else if (prometheus && metrics && config.metricsPort !== undefined) {
       metrics.watchPool(runtime.telemetry.poolStats);
       const started = await prometheus.startMetricsServer(metrics, config.metricsHost, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
         server.close();
@@ -115,9 +126,15 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       metricsServer = started.server;
       metricsPort = started.port;
     }
-    if (config.reportToken) logger.info("GET /report and /report/page are enabled (REPORT_TOKEN is set)");
+    if (config.reportToken && !worker) logger.info("GET /report and /report/page are enabled (REPORT_TOKEN is set)");
     const scheduler: Scheduler = createScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
-    scheduler.start();
+    let scheduling = false;
+    const startScheduler = () => {
+      if (scheduling) return;
+      scheduling = true;
+      scheduler.start();
+    };
+    if (!worker) startScheduler();
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     logger.info(
       {
@@ -130,7 +147,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
         // Which id secret this service hashes with, without the secret: `tally forget` prints the same.
         idSecretFingerprint: secretFingerprint(config.idSecret),
       },
-      `tally listening on http://${shown}:${port} (${config.env})`,
+      worker ? `worker ${worker.id} listening` : `tally listening on http://${shown}:${port} (${config.env})`,
     );
 
     let closing: Promise<void> | undefined;
@@ -150,7 +167,15 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
         await runtime.close();
       })());
 
-    return { server, port, telemetry: runtime.telemetry, ownsEmbeddedDatabase: runtime.ownsEmbeddedDatabase, ...(metricsPort !== undefined ? { metricsPort } : {}), close };
+    return {
+      server,
+      port,
+      telemetry: runtime.telemetry,
+      ownsEmbeddedDatabase: runtime.ownsEmbeddedDatabase,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      startScheduler,
+      close,
+    };
   } catch (err) {
     metricsServer?.close();
     await runtime.close();

@@ -69,9 +69,19 @@ const print = (value: unknown) => process.stdout.write(`${typeof value === "stri
 
 async function serve(config: Config, args: string[]): Promise<void> {
   flags(args, {});
-  const [{ createLogger }, { startService }] = await Promise.all([import("../logger.js"), import("../server.js")]);
+  const [{ createLogger }, { startService }, { default: cluster }, { RUN_SCHEDULER }] = await Promise.all([
+    import("../logger.js"),
+    import("../server.js"),
+    import("node:cluster"),
+    import("../cluster.js"),
+  ]);
   // Human-readable at a terminal in development; JSON otherwise and always in production.
   const logger = createLogger(config.logLevel, undefined, { pretty: !config.isProduction && process.stdout.isTTY === true });
+  if (config.workers > 1 && cluster.isPrimary) return servePrimary(config, logger);
+  const worker = cluster.isWorker ? { id: cluster.worker!.id } : undefined;
+  // A cluster's worker: the primary may ask it to run the schedules (maybe before start-up has finished).
+  let runScheduler = false;
+  if (worker) process.on("message", (m) => m === RUN_SCHEDULER && ((runScheduler = true), service?.startScheduler()));
   // Signals are handled from the first moment: Ctrl-C while the embedded
   // database starts stops it again instead of leaving it running.
   const starting = new AbortController();
@@ -104,13 +114,39 @@ async function serve(config: Config, args: string[]): Promise<void> {
   // The terminal closed: stop as for Ctrl-C (the default would exit at once and leave an embedded database running).
   process.on("SIGHUP", () => stop("SIGHUP"));
   try {
-    service = await startService(config, logger, starting.signal);
+    service = await startService(config, logger, starting.signal, worker);
   } catch (err) {
+    // Asked to stop while starting (Ctrl-C, a cluster shutting down): what was started is stopped; that is a clean stop.
+    if (starting.signal.aborted) {
+      logger.info("stopped before start-up had finished");
+      logger.flush();
+      process.exit(0);
+    }
     logger.flush();
     throw err;
   }
   if (starting.signal.aborted) return stop("SIGINT");
+  if (runScheduler) service.startScheduler();
+  if (worker) process.on("disconnect", () => stop("primary exited"));
   if (service.ownsEmbeddedDatabase) watchParent(() => stop("parent exited"));
+}
+
+/** WEB_CONCURRENCY > 1: the primary of a cluster of workers (src/cluster.ts). */
+async function servePrimary(config: Config, logger: import("pino").Logger): Promise<void> {
+  const { startPrimary } = await import("../cluster.js");
+  const state: { primary?: Awaited<ReturnType<typeof startPrimary>>; asked?: string } = {};
+  const stop = (signal: string) => {
+    if (!state.primary) return void (state.asked ??= signal); // stopped as soon as it has started
+    void state.primary.stop(signal).then((code) => {
+      logger.info("stopped");
+      logger.flush();
+      process.exit(code);
+    });
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => stop(signal));
+  state.primary = await startPrimary(config, logger);
+  if (state.asked) return stop(state.asked);
+  if (state.primary.ownsEmbeddedDatabase) watchParent(() => stop("parent exited"));
 }
 
 /**

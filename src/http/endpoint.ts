@@ -4,6 +4,7 @@
 // answers, and the request log. Routes are registered straight on the Express
 // app (no global middleware chain), ingest and summary first.
 import { randomUUID } from "node:crypto";
+import { parse as parseQuery } from "node:querystring";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { REQUEST_ID_PATTERN } from "../contract/index.js";
@@ -14,6 +15,12 @@ import type { RequestLog } from "./request-log.js";
 
 export interface EndpointContext {
   deadlines: Deadlines;
+  /**
+   * The hot routes by exact "METHOD /path": answered straight from node:http,
+   * without Express's routing (createApp); Express still serves every other
+   * request, and these same routes in any other spelling.
+   */
+  fast?: Map<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Log clients' x-request-id (TALLY_TRUST_REQUEST_ID: an upstream sets it); otherwise logs carry only ids made here. */
   trustRequestId?: boolean;
   requestLog: RequestLog;
@@ -60,6 +67,14 @@ export function requestIdsOf(req: IncomingMessage, trustClient = false): { log: 
   const valid = typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : undefined;
   const log = valid !== undefined && trustClient ? valid : randomUUID();
   return { log, echo: valid ?? log };
+}
+
+/** A request's query string, parsed as Express 5's default ("simple", node:querystring) parser does, whichever served it. */
+export function queryOf(req: IncomingMessage & { query?: unknown }): Record<string, unknown> {
+  if (req.query && typeof req.query === "object") return req.query as Record<string, unknown>;
+  const url = req.url ?? "";
+  const at = url.indexOf("?");
+  return at < 0 ? {} : parseQuery(url.slice(at + 1));
 }
 
 /** The contract's answer for anything a handler throws: its code, or 500 internal for a bug; and why, for the log only. */

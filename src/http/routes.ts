@@ -3,7 +3,7 @@
 // on the app, ingest first: nothing runs before a route but Express's own
 // routing.
 import { readFileSync } from "node:fs";
-import type { Express, Request } from "express";
+import type { Express } from "express";
 import type { ViewerResolver } from "../auth/session.js";
 import type { Config } from "../config.js";
 import { BINDING_HEADER } from "../contract/index.js";
@@ -11,7 +11,7 @@ import { TelemetryError } from "../telemetry/errors.js";
 import { ERASURE_TIMEOUT_MS, type TelemetryService } from "../telemetry/service.js";
 import { readJsonBody } from "./body.js";
 import { createDeadlines } from "./deadlines.js";
-import { endpoint, type EndpointContext } from "./endpoint.js";
+import { endpoint, queryOf, type EndpointContext } from "./endpoint.js";
 import { buildOpenApi } from "./openapi.js";
 import { assertSameSiteWrite, sessionViewer } from "./session.js";
 
@@ -26,8 +26,14 @@ const EXPLAIN_CACHE_MS = 5_000;
 
 export function registerRoutes(app: Express, ctx: EndpointContext, { config, telemetry, resolveViewer }: RouteDeps): void {
   const origins = config.allowedOrigins;
+  /** A hot route: on Express, and in the exact-match table served without it. */
+  const hot = (method: "get" | "post", path: string, handler: ReturnType<typeof endpoint>) => {
+    app[method](path, handler);
+    ctx.fast?.set(`${method.toUpperCase()} ${path}`, handler);
+  };
 
-  app.post(
+  hot(
+    "post",
     "/ingest",
     endpoint(ctx, "/ingest", async (req) => {
       telemetry.assertEnabled();
@@ -42,7 +48,8 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
 
   // The emitter asks for a binding when it starts and whenever the session may
   // have changed, and sends it with every count it tracks under this session.
-  app.get(
+  hot(
+    "get",
     "/binding",
     endpoint(ctx, "/binding", async (req) => {
       telemetry.assertEnabled();
@@ -51,12 +58,13 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
     }),
   );
 
-  app.get(
+  hot(
+    "get",
     "/summary",
     endpoint(ctx, "/summary", async (req) => {
       telemetry.assertEnabled();
       const viewer = await sessionViewer(resolveViewer, req);
-      const query = (req as Request).query as { days?: unknown; series?: unknown };
+      const query = queryOf(req);
       const summary = await telemetry.summarize(viewer, { days: query.days, series: query.series });
       return { body: { ok: true, ...summary } };
     }),
@@ -79,7 +87,7 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
     ),
   );
 
-  app.get("/healthz", endpoint(ctx, "/healthz", () => ({ body: { ok: true } })));
+  hot("get", "/healthz", endpoint(ctx, "/healthz", () => ({ body: { ok: true } })));
   app.get(
     "/readyz",
     endpoint(ctx, "/readyz", async () => {

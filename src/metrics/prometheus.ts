@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { TelemetryMetrics } from "../telemetry/metrics.js";
 import type { PoolStats } from "../telemetry/service.js";
 
@@ -40,7 +40,8 @@ export function createMetrics(): Metrics {
   const jobSeconds = new Histogram({ ...r, name: "tally_job_duration_seconds", help: "Duration of purge and aggregation runs.", labelNames: ["job"] as const, buckets: JOB_BUCKETS });
   const partitions = new Counter({ ...r, name: "tally_purge_partitions_dropped_total", help: "Day partitions dropped by the purge." });
   const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated by this replica (by the hourly job or a purge)." });
-  const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const });
+  // Across a cluster's workers: the latest, not the sum.
+  const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const, aggregator: "max" });
 
   // Every job's series exists from the start (0), so "never ran" and "last success too old" alerts can fire.
   for (const job of ["purge", "aggregate"] as const) {
@@ -97,15 +98,35 @@ export function createMetrics(): Metrics {
   };
 }
 
+/**
+ * In a worker of a cluster (WEB_CONCURRENCY > 1): its series answer the
+ * primary's requests instead of a listener of its own; the primary serves them
+ * summed over the workers (startClusterMetricsServer).
+ */
+export function shareWithPrimary(metrics: Metrics): void {
+  new AggregatorRegistry(); // installs the worker's answering side
+  AggregatorRegistry.setRegistries([metrics.registry]);
+}
+
+/** In a cluster's primary: GET /metrics, the workers' series aggregated. */
+export function startClusterMetricsServer(host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
+  const aggregator = new AggregatorRegistry();
+  return serveMetrics(() => aggregator.clusterMetrics(), aggregator.contentType, host, port, logger);
+}
+
 /** GET /metrics on METRICS_PORT (anything else: 404). Resolves once listening. */
-export async function startMetricsServer(metrics: Metrics, host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
+export function startMetricsServer(metrics: Metrics, host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
+  return serveMetrics(() => metrics.registry.metrics(), metrics.registry.contentType, host, port, logger);
+}
+
+async function serveMetrics(read: () => Promise<string>, contentType: string, host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
       return;
     }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" }).end(text),
+    read().then(
+      (text) => res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(text),
       () => res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("metrics unavailable\n"),
     );
   });

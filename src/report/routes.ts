@@ -8,9 +8,9 @@
 // a strict CSP, like the dev dashboard.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { Express, Request } from "express";
+import type { Express } from "express";
 import { bearerToken } from "../auth/credentials.js";
-import { endpoint, type EndpointContext } from "../http/endpoint.js";
+import { endpoint, queryOf, type EndpointContext } from "../http/endpoint.js";
 import { PAGE_ASSETS, serveAsset, servePage } from "../http/static-page.js";
 import { TelemetryError } from "../telemetry/errors.js";
 import type { TelemetryService } from "../telemetry/service.js";
@@ -77,7 +77,7 @@ export function registerReport(app: Express, ctx: EndpointContext, telemetry: Te
     "/report",
     endpoint(ctx, "/report", async (req) => {
       authorize(req);
-      const query = (req as Request).query as { days?: unknown; from?: unknown; to?: unknown };
+      const query = queryOf(req);
       return { body: { ok: true, ...(await telemetry.report({ days: query.days, from: query.from, to: query.to })) } };
     }),
   );

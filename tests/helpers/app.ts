@@ -3,7 +3,7 @@
 // captured for assertions.
 import { Writable } from "node:stream";
 import request from "supertest";
-import type { Express } from "express";
+import type { RequestListener } from "node:http";
 import { createApp } from "../../src/app.js";
 import { createViewerResolver } from "../../src/auth/session.js";
 import { mintSessionToken } from "../../src/auth/token.js";
@@ -20,7 +20,8 @@ export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456
 export const TEST_ID_SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 export interface TestApp {
-  app: Express;
+  /** The whole HTTP surface (createApp): hot routes without Express, the rest through it. */
+  app: RequestListener;
   config: Config;
   store: Store;
   telemetry: TelemetryService;

@@ -2,6 +2,7 @@
 // only connection, timeout and resource failures of the database are
 // 503 store_unavailable; anything else is a logged 500 internal with its stack;
 // store-failure log lines carry the database error's code and message.
+import { createServer } from "node:http";
 import { connect } from "node:net";
 import request from "supertest";
 import { bearer, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
@@ -27,7 +28,7 @@ async function withApp<T>(url: string, env: Record<string, string>, work: (t: Te
 
 test("a client that sends its body too slowly gets 408 request_timeout, logged at info, and no outage warning", async () => {
   await withApp(db.url, { REQUEST_TIMEOUT_MS: "300" }, async (t) => {
-    const server = t.app.listen(0, "127.0.0.1");
+    const server = createServer(t.app).listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
     const { port } = server.address() as { port: number };
     const auth = (await bearer(newViewer())).authorization;
