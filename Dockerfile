@@ -31,4 +31,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Migrates at start (advisory-locked, safe with several replicas), then serves,
 # with the same V8 heap ceiling as `npm start` (README "Performance": memory).
-CMD ["node", "--max-old-space-size=1024", "dist/cli/main.js", "serve"]
+CMD ["node", "--max-old-space-size=1024", "--max-semi-space-size=64", "dist/cli/main.js", "serve"]

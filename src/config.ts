@@ -82,7 +82,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: int(50, 120_000).default(10_000),
   WEB_CONCURRENCY: int(1, 64).default(1),
   INGEST_BATCH_WAIT_MS: int(0, 50).default(2),
-  INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(100),
+  INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(500),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
   MIGRATION_LOCK_WAIT_MS: int(0, 3_600_000).default(60_000),
 

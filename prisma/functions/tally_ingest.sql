@@ -37,6 +37,7 @@ DECLARE
     win TIMESTAMPTZ := date_trunc('minute', now());
     wait INT := greatest(1, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int);
     today DATE := (now() AT TIME ZONE 'UTC')::date;
+    too_old BIGINT := (extract(epoch FROM now()) * 1000000)::bigint - p_binding_max_age_s::bigint * 1000000;
 BEGIN
     -- 0. Each viewer of the batch, shared, in one order: erasure (tally_forget)
     -- takes its viewer exclusively, so it never runs beside a batch of that
@@ -45,13 +46,14 @@ BEGIN
     FROM (SELECT DISTINCT hashtext(v) AS k FROM unnest(p_viewer) AS v ORDER BY 1) AS viewers;
 
     -- A binding too old to be trusted (the tombstones last an hour longer).
-    FOR r IN
-        SELECT i FROM generate_subscripts(p_viewer, 1) AS i
-        WHERE p_bound_at[i] < (extract(epoch FROM now()) * 1000000)::bigint - p_binding_max_age_s::bigint * 1000000
-    LOOP
-        result[r.i] := 'session_mismatch';
-        kept[r.i] := 0;
-    END LOOP;
+    IF EXISTS (SELECT 1 FROM unnest(p_bound_at) AS b WHERE b < too_old) THEN
+        FOR r IN
+            SELECT i FROM generate_subscripts(p_viewer, 1) AS i WHERE p_bound_at[i] < too_old
+        LOOP
+            result[r.i] := 'session_mismatch';
+            kept[r.i] := 0;
+        END LOOP;
+    END IF;
 
     -- A count tracked before its viewer's last erasure is never stored: its
     -- binding was issued before the tombstone's time (no binding: it cannot be
@@ -158,7 +160,7 @@ BEGIN
     FROM unnest(p_item_req, p_item_event, p_item_count) AS t(r, e, c)
     WHERE result[t.r] = 'stored'
     GROUP BY 1, 2
-    ORDER BY 1, 2
+    ORDER BY p_viewer[t.r], t.e
     ON CONFLICT (viewer_id, event, day) DO UPDATE SET count = d.count + EXCLUDED.count;
 
     RETURN QUERY

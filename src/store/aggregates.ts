@@ -17,9 +17,9 @@ export interface Cell {
   viewers: number;
 }
 
-const PENDING_DAYS = statement<[number, number], { day: string }>(
+const PENDING_DAYS = statement<[number, number, string | null], { day: string }>(
   "tally_pending_days",
-  `WITH closed AS (SELECT ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1 AS d)
+  `WITH closed AS (SELECT least(((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1, $3::date) AS d)
    SELECT to_char(g, 'YYYY-MM-DD') AS day
    FROM closed, generate_series(least((SELECT min(t.day) FROM telemetry_daily t), closed.d - $2::int), closed.d, interval '1 day') AS g
    WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)
@@ -31,9 +31,10 @@ const PENDING_DAYS = statement<[number, number], { day: string }>(
  * aggregated yet, oldest first: every day of the last `windowDays` closed
  * days, whether anyone was active or not (which days get cells must not
  * depend on who was there), and any older day the rollup still holds.
+ * `through`: none later than this day (YYYY-MM-DD).
  */
-export async function pendingDays(store: Store, graceSeconds: number, windowDays: number): Promise<string[]> {
-  return (await query(store.pool, PENDING_DAYS, graceSeconds, windowDays)).map((r) => r.day);
+export async function pendingDays(store: Store, graceSeconds: number, windowDays: number, through: string | null = null): Promise<string[]> {
+  return (await query(store.pool, PENDING_DAYS, graceSeconds, windowDays, through)).map((r) => r.day);
 }
 
 const CLAIM = statement<[string, number, number | null], { day: string }>(

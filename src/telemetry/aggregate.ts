@@ -64,11 +64,17 @@ export function publishCells(exact: readonly Cell[], rules: PublicationRules): C
   });
 }
 
-export async function runAggregation(store: Store, rules: PublicationRules, logger?: Logger, graceSeconds = AGGREGATE_GRACE_SECONDS): Promise<AggregationResult> {
+/** `through` (YYYY-MM-DD): only days up to this one (the purge's: the days it is about to drop). */
+export async function runAggregation(
+  store: Store,
+  rules: PublicationRules,
+  logger?: Logger,
+  { graceSeconds = AGGREGATE_GRACE_SECONDS, through = null }: { graceSeconds?: number; through?: string | null } = {},
+): Promise<AggregationResult> {
   const started = performance.now();
   const bound = { maxPerViewer: rules.maxPerViewer, epsilon: rules.epsilon && rules.epsilon.p / rules.epsilon.q };
   const days: string[] = [];
-  for (const day of await pendingDays(store, graceSeconds, rules.windowDays)) {
+  for (const day of await pendingDays(store, graceSeconds, rules.windowDays, through)) {
     const done = await aggregateDay(store, day, bound, (exact) => publishCells(exact, rules));
     if (done) days.push(day); // (null: another replica has it)
   }

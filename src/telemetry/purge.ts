@@ -32,8 +32,12 @@ export interface PurgeOptions {
   dryRun?: boolean;
   trigger: "cron" | "cli";
   batchRows?: number;
-  /** Aggregates every closed day not yet aggregated: run before anything is dropped. */
-  aggregate: () => Promise<AggregationResult>;
+  /**
+   * Aggregates the closed days up to `through` (YYYY-MM-DD) not aggregated yet:
+   * run before anything is dropped. Only the days about to go: catching up on
+   * the others is the hourly aggregate job's, so a purge stays short.
+   */
+  aggregate: (through: string) => Promise<AggregationResult>;
 }
 
 /** A day partition the purge dropped (or would drop), with the rows it held. */
@@ -89,8 +93,8 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
 
   const done = await withTryAdvisoryLock(store.pool, LOCK_KEYS.purge, async () => {
     await ensurePartitionsAround(store);
-    // Every closed day is aggregated before any of its rows go (catching up if the hourly job missed it).
-    const aggregated = await opts.aggregate();
+    // Every day that loses rows here is aggregated before any of them go (the cutoff's day loses its first hours).
+    const aggregated = await opts.aggregate(cutoff.toISOString().slice(0, 10));
     const partitions: DroppedDay[] = [];
     for (const partition of await listPartitions(store)) {
       if (!wholeDayExpired(partition.day, cutoff)) continue;

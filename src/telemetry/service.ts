@@ -155,7 +155,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
           {
             retentionDays: config.telemetry.retentionDays,
             aggregateRetentionDays: config.telemetry.aggregateRetentionDays,
-            aggregate: () => runAggregation(store, publication, logger),
+            aggregate: (through) => runAggregation(store, publication, logger, { through }),
             ...opts,
           },
           logger,

@@ -10,6 +10,11 @@ import { killAll, startProcess, startTally } from "../helpers/processes.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const START = path.join(ROOT, "scripts/start.mjs");
+/** Node's flags in `npm start` (V8's heap sizes); the Dockerfile's CMD must carry the same. */
+const START_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
+  .match(/^node((?: --\S+)*) /)![1]!
+  .trim()
+  .split(/\s+/);
 /** Production refuses public or trivial secrets (the tests' own are fine in test mode only). */
 const STRONG_ID = "5f0c2a9e7b14d3c68a0f91e2b7c45d3a9e8f1c2b6d7a0e4f3c1b9a8d7e6f5c4b";
 const STRONG_SESSION = "Zq3v8sK1pW0xN7cR4tY9bM2hJ6gF5dLa-serve";
@@ -77,9 +82,14 @@ describe("npm start (scripts/start.mjs)", () => {
   });
   afterAll(() => db.drop());
 
+  test("the Docker image starts Node with npm start's flags", () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(path.join(ROOT, "Dockerfile"), "utf8"))![1]!;
+    expect((JSON.parse(cmd) as string[]).filter((a) => a.startsWith("--"))).toEqual(START_FLAGS);
+  });
+
   test("in production it serves the build without building (no dev tools needed)", async () => {
     const s = await startProcess(
-      ["--max-old-space-size=1024", START],
+      [...START_FLAGS, START],
       { PATH: process.env.PATH ?? "", NODE_ENV: "production", PORT: "0", DATABASE_URL: db.url, TELEMETRY_ID_SECRET: STRONG_ID, SESSION_SECRET: STRONG_SESSION },
       (out) => {
         const line = out.split("\n").find((l) => l.includes('"tally listening'));

@@ -14,4 +14,4 @@ export function defaultRules(overrides: Partial<PublicationRules> = {}): Publica
 
 export const aggregate = (store: Store, rules: PublicationRules = defaultRules()) => runAggregation(store, rules);
 
-export const purge = (store: Store, opts: Omit<PurgeOptions, "aggregate">) => runPurge(store, { aggregate: () => aggregate(store), ...opts });
+export const purge = (store: Store, opts: Omit<PurgeOptions, "aggregate">) => runPurge(store, { aggregate: (through) => runAggregation(store, defaultRules(), undefined, { through }), ...opts });

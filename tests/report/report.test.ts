@@ -51,6 +51,8 @@ async function report(query: string, app: TestApp = t) {
   return res.body;
 }
 const index = (body: { series: { days: string[] } }, at: Date) => body.series.days.indexOf(dayOf(at.getTime()));
+/** The 7 closed days before `now`, spelled out: a run that crosses midnight must not shift them (days=7 would). */
+const lastWeek = (now: number) => `?from=${dayOf(now - 7 * DAY)}&to=${dayOf(now - DAY)}`;
 
 describe("cells, suppression and the contribution bound", () => {
   test("a cell on fewer than K viewers is null, and no total or rate includes it (a 2-day total no longer gives the hidden day away)", async () => {
@@ -79,7 +81,7 @@ describe("cells, suppression and the contribution bound", () => {
     const at = noonDaysAgo(now, 2);
     const [heavy] = await seedViewers("suggestion_skipped", at, 1, 1000);
     await seedViewers("suggestion_skipped", at, 4, 1);
-    const body = await report("?days=7");
+    const body = await report(lastWeek(now));
     expect(body.maxPerViewer).toBe(20);
     expect(body.series.counts.suggestion_skipped[index(body, at)]).toBe(20 + 4);
     expect(heavy).toBeDefined();
@@ -87,7 +89,7 @@ describe("cells, suppression and the contribution bound", () => {
     const capped = buildTestApp(db.url, { REPORT_TOKEN: TOKEN, TELEMETRY_REPORT_MAX_PER_VIEWER: "5" });
     try {
       await db.sql.query("TRUNCATE telemetry_aggregate, telemetry_aggregated_day");
-      const again = await report("?days=7", capped);
+      const again = await report(lastWeek(now), capped);
       expect(again.maxPerViewer).toBe(5);
       expect(again.series.counts.suggestion_skipped[index(again, at)]).toBe(5 + 4);
     } finally {
@@ -101,9 +103,10 @@ describe("cells, suppression and the contribution bound", () => {
       const now = await dbNow();
       await seedViewers("suggestion_edited", noonDaysAgo(now, 3), 2);
       await seedViewers("suggestion_edited", noonDaysAgo(now, 2), 3);
-      const body = await report("?days=7", k3);
+      // An explicit range: a run that crosses midnight must not shift the days under the assertion.
+      const body = await report(`?from=${dayOf(now - 3 * DAY)}&to=${dayOf(now - DAY)}`, k3);
       expect(body.minViewers).toBe(3);
-      expect(body.series.counts.suggestion_edited.slice(-3)).toEqual([null, 3, null]); // days −3, −2, and yesterday (nobody)
+      expect(body.series.counts.suggestion_edited).toEqual([null, 3, null]); // days −3, −2, and −1 (nobody)
       expect(body.events.suggestion_edited.count).toBe(3);
     } finally {
       await k3.close();
@@ -132,32 +135,36 @@ describe("closed days only, and a cell never changes", () => {
   test("reports before and after a viewer's erasure are the same: a closed cell is not recomputed", async () => {
     const now = await dbNow();
     const ids = await seedViewers("suggestion_accepted", noonDaysAgo(now, 2), 6, 3);
-    const before = await report("?days=7");
+    const before = await report(lastWeek(now));
     expect(before.events.suggestion_accepted.count).toBe(18);
     const erased = await request(t.app).delete("/me").set(await bearer(ids[0]!));
     expect(erased.body).toEqual({ ok: true, deleted: 3 });
-    expect(await report("?days=7")).toEqual(before);
+    expect(await report(lastWeek(now))).toEqual(before);
   });
 
   test("a closed day is read from its aggregate only: changing its raw rows afterwards moves nothing", async () => {
     const now = await dbNow();
     const at = noonDaysAgo(now, 2);
     await seedViewers("suggestion_shown", at, 5, 3);
-    const before = await report("?days=7");
+    const before = await report(lastWeek(now));
     await db.sql.query("UPDATE telemetry_daily SET count = count + 100 WHERE day = $1::date", [dayOf(at.getTime())]);
     await seedViewers("suggestion_shown", at, 5, 1);
-    expect(await report("?days=7")).toEqual(before);
+    expect(await report(lastWeek(now))).toEqual(before);
   });
 
-  test("totals survive the purge of the raw rows; the purge aggregates a day first even if the hourly job never ran", async () => {
+  test("totals survive the purge of the raw rows; the purge aggregates the days it drops first (only those) even if the hourly job never ran", async () => {
     const now = await dbNow();
     const old = noonDaysAgo(now, 35); // purged at retention 30
     const recent = noonDaysAgo(now, 2);
     await seedViewers("suggestion_shown", old, 6, 2); // 12
     await seedViewers("suggestion_shown", recent, 5, 3); // 15
     const result = await purge(t.store, { retentionDays: 30, trigger: "cron" });
-    expect(result.daysAggregated).toBeGreaterThanOrEqual(2);
     expect(result.partitions).toEqual([{ day: dayOf(old.getTime()), rows: 12 }]);
+    // The purge aggregated the dropped day, and left the recent one to the hourly job (a purge stays short).
+    const claimed = async (at: number) => (await db.sql.query("SELECT 1 FROM telemetry_aggregated_day WHERE day = $1::date", [dayOf(at)])).rowCount;
+    expect(result.daysAggregated).toBeGreaterThanOrEqual(1);
+    expect(await claimed(old.getTime())).toBe(1);
+    expect(await claimed(recent.getTime())).toBe(0);
     const { rows: left } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_daily WHERE day = $1::date", [dayOf(old.getTime())]);
     expect(left[0].n).toBe(0);
     const body = await report(`?from=${dayOf(now - 40 * DAY)}&to=${dayOf(now - 2 * DAY)}`);

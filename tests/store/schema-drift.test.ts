@@ -3,7 +3,8 @@
 // everywhere tally is built, so this test asks Prisma's own parser instead —
 // @prisma/prisma-schema-wasm, the parser `prisma generate` uses — for the DMMF
 // of schema.prisma, and compares every model with the migrated database's
-// catalog: tables, columns, types, nullability, defaults, primary keys, indexes.
+// catalog: tables, columns, types, nullability, defaults, primary keys, indexes,
+// and collations (which Prisma cannot state: a field documented `/// COLLATE "C"`).
 import { readFileSync } from "node:fs";
 import { get_dmmf } from "@prisma/prisma-schema-wasm";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
@@ -15,6 +16,7 @@ interface DmmfField {
   type: string;
   isRequired: boolean;
   isId: boolean;
+  documentation?: string;
   nativeType?: [string, string[]] | null;
   default?: { name: string; args: unknown[] } | string | number | boolean;
 }
@@ -121,11 +123,12 @@ test("every table of the migrated database (bar the runner's own and day partiti
 });
 
 describe.each(models.map((m) => [tableOf(m), m] as const))("model %s", (table, model) => {
-  test("columns, types, nullability and defaults are Prisma's", async () => {
-    const { rows } = await db.sql.query<{ column_name: string; type: string; not_null: boolean; def: string | null }>(
+  test("columns, types, nullability, defaults and collations are Prisma's", async () => {
+    const { rows } = await db.sql.query<{ column_name: string; type: string; not_null: boolean; def: string | null; collation: string | null }>(
       `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-              pg_get_expr(d.adbin, d.adrelid) AS def
+              pg_get_expr(d.adbin, d.adrelid) AS def, co.collname AS collation
        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [table],
     );
@@ -138,6 +141,9 @@ describe.each(models.map((m) => [tableOf(m), m] as const))("model %s", (table, m
         type: expectedType(f),
         nullable: !f.isRequired,
       });
+      // Identifiers compare byte by byte where the schema says so; other text keeps the database's default.
+      const collation = /COLLATE "C"/.test(f.documentation ?? "") ? "C" : f.type === "String" ? "default" : null;
+      expect({ column: col.column_name, collation: col.collation }).toEqual({ column: col.column_name, collation });
       const def = expectedDefault(f);
       if (def instanceof RegExp) expect(col.def).toMatch(def);
       else expect(col.def).toBe(def);
