@@ -19,9 +19,9 @@ export interface Cell {
 
 const PENDING_DAYS = statement<[number, number, string | null], { day: string }>(
   "tally_pending_days",
-  `WITH closed AS (SELECT least(((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1, $3::date) AS d)
+  `WITH closed AS (SELECT ((now() - make_interval(secs => $1)) AT TIME ZONE 'UTC')::date - 1 AS d)
    SELECT to_char(g, 'YYYY-MM-DD') AS day
-   FROM closed, generate_series(least((SELECT min(t.day) FROM telemetry_daily t), closed.d - $2::int), closed.d, interval '1 day') AS g
+   FROM closed, generate_series(least((SELECT min(t.day) FROM telemetry_daily t), closed.d - $2::int), least(closed.d, $3::date), interval '1 day') AS g
    WHERE NOT EXISTS (SELECT 1 FROM telemetry_aggregated_day a WHERE a.day = g::date)
    ORDER BY 1`,
 );

@@ -165,6 +165,10 @@ describe("closed days only, and a cell never changes", () => {
     expect(result.daysAggregated).toBeGreaterThanOrEqual(1);
     expect(await claimed(old.getTime())).toBe(1);
     expect(await claimed(recent.getTime())).toBe(0);
+    // …and no day before the first with rows (nothing there to drop): at most the days from it to the cutoff.
+    const { rows: early } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_aggregated_day WHERE day < $1::date", [dayOf(old.getTime())]);
+    expect(early[0].n).toBe(0);
+    expect(result.daysAggregated).toBeLessThanOrEqual(6);
     const { rows: left } = await db.sql.query("SELECT count(*)::int AS n FROM telemetry_daily WHERE day = $1::date", [dayOf(old.getTime())]);
     expect(left[0].n).toBe(0);
     const body = await report(`?from=${dayOf(now - 40 * DAY)}&to=${dayOf(now - 2 * DAY)}`);
