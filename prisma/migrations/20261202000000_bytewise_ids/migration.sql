@@ -2,12 +2,13 @@
 --
 -- viewer_id, subject and the key and body hashes are hex digests, event names
 -- are ASCII snake_case: no language's ordering means anything for them. Under
--- the database's default collation (en_US.UTF-8 in the official image,
--- C.UTF-8 on Debian's initdb) every index comparison on them called the C
--- library's strcoll; under "C" it is memcmp. Measured on the ingest path
--- (tally_ingest, batches of 20 requests × 5 rows, 20 000 viewers): 131 → 90 µs
--- of PostgreSQL CPU per request. The order of ASCII strings is the same under
--- both, so nothing that reads them sorts differently.
+-- a language's collation (en_US.UTF-8 in the official Docker image) every index
+-- comparison on them is a locale-aware compare; under "C" it is memcmp.
+-- Measured with `node bench/ingest-sql.mjs` (tally_ingest alone, batches of 20
+-- requests × 5 rows, 20 000 viewers), backend CPU per request: 100–107 µs under
+-- en-US (ICU) → 80–90 µs; under C.UTF-8 (Debian's initdb) the gain is within
+-- noise (~2 %). The order of ASCII strings is the same under all of them, so
+-- nothing that reads them sorts differently.
 --
 -- Prisma's schema language cannot state a column's collation
 -- (prisma/schema.prisma says so beside each model): this migration is its
