@@ -23,6 +23,8 @@ import type { TelemetryService } from "./telemetry/service.js";
 export interface AppDeps {
   config: Config;
   telemetry: TelemetryService;
+  /** Readiness (GET /readyz): resolves when the database answers. */
+  ready: () => Promise<void>;
   resolveViewer: ViewerResolver;
   logger: Logger;
   /** Where request lines go; made from config.logRequests when absent. */

@@ -3,6 +3,7 @@
 import { validate as isValidCron } from "node-cron";
 import { z } from "zod";
 import { parseDecimal, type Fraction } from "./lib/fraction.js";
+import { MIGRATION_LOCK_WAIT_MS_DEFAULT } from "./store/locks.js";
 
 /** Used outside production when TELEMETRY_ID_SECRET is unset; logged as such at start. */
 export const DEV_ID_SECRET = "746c6c792d6465762d6f6e6c792d7365637265742d6e6f742d666f722d70726f64";
@@ -84,7 +85,7 @@ const envSchema = z.object({
   INGEST_BATCH_WAIT_MS: int(0, 50).default(2),
   INGEST_BATCH_MAX_ROWS: int(1, 10_000).default(500),
   TALLY_DATA_DIR: z.string().trim().min(1).default(".data"),
-  MIGRATION_LOCK_WAIT_MS: int(0, 3_600_000).default(60_000),
+  MIGRATION_LOCK_WAIT_MS: int(0, 3_600_000).default(MIGRATION_LOCK_WAIT_MS_DEFAULT),
 
   TELEMETRY_ENABLED: bool.default(true),
   TELEMETRY_RETENTION_DAYS: int(1, 3650).default(30),

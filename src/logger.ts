@@ -4,7 +4,38 @@
 // by http/request-log.ts; nothing else about a request is ever logged.
 import { createRequire } from "node:module";
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { ERROR_STATUS } from "./contract/index.js";
 import { classifyStoreError } from "./store/errors.js";
+
+/** The one shape of a logged error. */
+export interface LoggedError {
+  /** The error's class (TelemetryError, DatabaseError, TypeError …). */
+  type: string;
+  /** The contract's error code, the SQLSTATE, or Node's code, when there is one. */
+  code?: string;
+  /** The first line of its message (a database's, not the query's data), at most 200 characters. */
+  message: string;
+  /** Only for a bug (not a contract refusal, not an outage): where it happened. */
+  stack?: string;
+}
+
+/**
+ * Every error tally logs goes through here (the logger's `err` serializer):
+ * refusals and outages are expected and logged without a stack; anything else
+ * is a bug and keeps its stack.
+ */
+export function loggedError(err: unknown): LoggedError {
+  const failure = classifyStoreError(err);
+  const contractCode = typeof (err as { code?: unknown })?.code === "string" && (err as { code: string }).code in ERROR_STATUS ? (err as { code: string }).code : undefined;
+  const code = contractCode ?? failure.code;
+  const bug = contractCode === undefined && failure.kind === "other";
+  return {
+    type: err instanceof Error ? err.name : typeof err,
+    ...(code !== undefined ? { code } : {}),
+    message: failure.message,
+    ...(bug && err instanceof Error && err.stack ? { stack: err.stack } : {}),
+  };
+}
 
 export interface LoggerSettings {
   /** Human-readable lines (a terminal, outside production). */
@@ -20,13 +51,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       paths: ["req.headers", "headers", "cookie", "authorization", "body", "req.body", "remoteAddress", "ip"],
       remove: true,
     },
-    serializers: {
-      // A bug's error, with the database's code when it came from there.
-      err: (err: unknown) =>
-        err instanceof Error
-          ? { type: err.name, code: classifyStoreError(err).code, message: err.message, stack: err.stack }
-          : err,
-    },
+    serializers: { err: loggedError },
   };
   if (destination) return pino(options, destination as DestinationStream);
   if (settings.pretty) {

@@ -1,19 +1,49 @@
 // The composition root shared by `tally serve` and the CLI: config -> catalog
 // -> database (DATABASE_URL, or the embedded one) -> migrations -> store ->
 // telemetry use cases. The only module besides the store's own that opens it:
-// HTTP, CLI and scheduler get the TelemetryService and nothing below it.
+// HTTP, CLI and scheduler get the TelemetryService (the use cases) and, for
+// what is infrastructure rather than a use case — readiness, the pool's figures,
+// the scheduler's tick claims — the Operations made here.
 import type { Logger } from "pino";
 import { loadCatalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
 import { openStore } from "./store/connection.js";
 import { locateDatabase } from "./store/database.js";
 import { migrate, type MigrateResult } from "./store/migrate.js";
-import { ensurePartitionsAround } from "./store/retention.js";
-import type { TelemetryMetrics } from "./telemetry/metrics.js";
+import type { Store } from "./store/connection.js";
+import { claimJobSlot } from "./store/job-claims.js";
+import { ensurePartitionsAround, ping } from "./store/retention.js";
+import { storeCall } from "./telemetry/errors.js";
+import { noMetrics, type TelemetryMetrics } from "./telemetry/metrics.js";
 import { createTelemetryService, type TelemetryService } from "./telemetry/service.js";
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** What the edges need of the infrastructure itself (not use cases). */
+export interface Operations {
+  /** Resolves when the database answers (GET /readyz); an outage is store_unavailable. */
+  ready(): Promise<void>;
+  /** Connections of the store's pool, for metrics. */
+  poolStats(): PoolStats;
+  /** True for exactly one replica per (job, slot): scheduled work runs once. */
+  claimTick(job: string, slot: Date): Promise<boolean>;
+}
+
+export function createOperations(store: Store, logger: Logger, metrics: TelemetryMetrics = noMetrics): Operations {
+  return {
+    ready: () => storeCall(logger, () => ping(store), metrics.storeError),
+    poolStats: () => ({ total: store.pool.totalCount, idle: store.pool.idleCount, waiting: store.pool.waitingCount }),
+    claimTick: (job, slot) => claimJobSlot(store, job, slot),
+  };
+}
 
 export interface Runtime {
   telemetry: TelemetryService;
+  operations: Operations;
   /** This process started (or adopted) an embedded PostgreSQL: close() stops it, and the process must not outlive its parent. */
   ownsEmbeddedDatabase: boolean;
   /** Drains the use cases, closes the pool, stops an embedded database it started. */
@@ -66,6 +96,7 @@ export async function openRuntime(config: Config, logger: Logger, opts: RuntimeO
     let closing: Promise<void> | undefined;
     return {
       telemetry,
+      operations: createOperations(store, logger, opts.metrics),
       ownsEmbeddedDatabase: database.ownsEmbedded,
       close: () =>
         (closing ??= (async () => {

@@ -90,6 +90,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     const app = createApp({
       config,
       telemetry: runtime.telemetry,
+      ready: runtime.operations.ready,
       resolveViewer: createViewerResolver(config),
       logger,
       requestLog,
@@ -115,10 +116,10 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     const { port } = server.address() as AddressInfo;
     let metricsPort: number | undefined;
     if (prometheus && metrics && worker) {
-      metrics.watchPool(runtime.telemetry.poolStats);
+      metrics.watchPool(runtime.operations.poolStats);
       prometheus.shareWithPrimary(metrics);
     } else if (prometheus && metrics && config.metricsPort !== undefined) {
-      metrics.watchPool(runtime.telemetry.poolStats);
+      metrics.watchPool(runtime.operations.poolStats);
       const started = await prometheus.startMetricsServer(metrics, config.metricsHost, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {
         server.close();
         throw err.code === "EADDRINUSE" ? new StartupError(`METRICS_PORT ${config.metricsPort} on ${config.metricsHost} is already in use`) : err;
@@ -127,7 +128,7 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
       metricsPort = started.port;
     }
     if (config.reportToken && !worker) logger.info("GET /report and /report/page are enabled (REPORT_TOKEN is set)");
-    const scheduler: Scheduler = createScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron }, logger);
+    const scheduler: Scheduler = createScheduler(runtime.telemetry, { purgeCron: config.telemetry.purgeCron, claimTick: runtime.operations.claimTick }, logger);
     let scheduling = false;
     const startScheduler = () => {
       if (scheduling) return;

@@ -13,7 +13,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     now_us BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
 BEGIN
-    IF pg_try_advisory_xact_lock_shared(1952541804, hashtext(p_viewer)) THEN
+    IF pg_try_advisory_xact_lock_shared(tally_lock_space('viewer'), hashtext(p_viewer)) THEN
         RETURN now_us;
     END IF;
     RETURN now_us - 3600000000;

@@ -13,7 +13,7 @@ BEGIN
     IF to_regclass(format('%I', part)) IS NULL THEN
         RETURN 0;
     END IF;
-    PERFORM pg_advisory_xact_lock(1952541805, 0);
+    PERFORM pg_advisory_xact_lock(tally_lock_space('erasure'), 0);
     EXECUTE format(
         'WITH gone AS (
              DELETE FROM %1$I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %1$I WHERE created_at < $1 LIMIT $2))

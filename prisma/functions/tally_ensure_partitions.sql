@@ -13,7 +13,7 @@ DECLARE
     created INTEGER := 0;
     part TEXT;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('tally_ensure_partitions', 0));
+    PERFORM pg_advisory_xact_lock(tally_lock_space('partitions'), 0);
     WHILE d <= to_day LOOP
         part := 'telemetry_event_p' || to_char(d, 'YYYYMMDD');
         IF to_regclass(format('%I', part)) IS NULL THEN

@@ -36,8 +36,8 @@ BEGIN
         RAISE EXCEPTION 'column % holds viewer data under a name erasure does not know (call it viewer_id)', stray;
     END IF;
 
-    PERFORM pg_advisory_xact_lock(1952541804, hashtext(p_viewer));
-    PERFORM pg_advisory_xact_lock(1952541805, 0);
+    PERFORM pg_advisory_xact_lock(tally_lock_space('viewer'), hashtext(p_viewer));
+    PERFORM pg_advisory_xact_lock(tally_lock_space('erasure'), 0);
     -- Partitions are reached through their parent, except a day partition the
     -- purge is detaching (detach pending: no longer scanned through the parent)
     -- or has detached and not yet dropped (a plain table by then).

@@ -42,7 +42,7 @@ BEGIN
     -- 0. Each viewer of the batch, shared, in one order: erasure (tally_forget)
     -- takes its viewer exclusively, so it never runs beside a batch of that
     -- viewer's and never misses a row, key or window the batch is writing.
-    PERFORM pg_advisory_xact_lock_shared(1952541804, k)
+    PERFORM pg_advisory_xact_lock_shared(tally_lock_space('viewer'), k)
     FROM (SELECT DISTINCT hashtext(v) AS k FROM unnest(p_viewer) AS v ORDER BY 1) AS viewers;
 
     -- A binding too old to be trusted (the tombstones last an hour longer).

@@ -4,12 +4,13 @@
 // Concurrent lookups of the same credentials share one call; at most
 // UPSTREAM_CONCURRENCY calls are under way at once; answers are cached
 // (refusals briefly too), so tally cannot be used to flood the host or to probe
-// credentials faster than the host itself allows.
+// credentials faster than the host itself allows. The cache holds at most
+// SESSION_CACHE_SIZE answers, least recently used first out (as the JWT cache).
 import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
+import { Lru } from "../lib/lru.js";
 import { AuthUnavailableError, introspectedViewerId, MAX_CREDENTIAL_LENGTH, readCookie, refuse, type Refusal, type ViewerResolver } from "./credentials.js";
 
-const MAX_CACHE_ENTRIES = 10_000;
 const TIMEOUT_MS = 2_000;
 /** Upstream calls under way at once; more wait their turn. */
 const UPSTREAM_CONCURRENCY = 8;
@@ -27,7 +28,7 @@ export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolve
   if (!url) return async () => refuse("no_credential");
   const ttlMs = auth.cacheSeconds * 1000;
   const refusalTtlMs = Math.min(ttlMs, REFUSAL_TTL_MS);
-  const cache = new Map<string, { answer: string | Refusal; expires: number }>();
+  const cache = new Lru<string, { answer: string | Refusal; expires: number }>(auth.cacheSize);
   const inflight = new Map<string, Promise<Answer>>();
   const turns = limiter(UPSTREAM_CONCURRENCY, MAX_WAITING);
 
@@ -79,10 +80,7 @@ export function createIntrospectionResolver(auth: Config["auth"]): ViewerResolve
     const answer = await pending;
     if (answer === UNAVAILABLE) throw new AuthUnavailableError("the introspection endpoint did not answer");
     const ttl = typeof answer === "string" ? ttlMs : refusalTtlMs;
-    if (ttl > 0 && !cache.has(key)) {
-      if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-      cache.set(key, { answer, expires: Date.now() + ttl });
-    }
+    if (ttl > 0) cache.set(key, { answer, expires: Date.now() + ttl });
     return answer;
   };
 }

@@ -5,6 +5,7 @@
 // forget is DELETE /me by id.
 import { parseArgs } from "node:util";
 import { loadConfig, type Config, type ConfigPurpose } from "../config.js";
+import { REPORT_MAX_DAYS } from "../contract/index.js";
 import type { TelemetryService } from "../telemetry/service.js";
 
 // Each command imports what it needs when it runs: `tally help` or a usage
@@ -104,7 +105,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
         process.exit(0);
       },
       (err: Error) => {
-        logger.error({ err: { type: err.name, message: err.message } }, "shutdown failed");
+        logger.error({ err }, "shutdown failed");
         process.exit(1);
       },
     );
@@ -223,7 +224,7 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const { TelemetryError } = await import("../telemetry/errors.js");
       const { formatReport, reportCsv } = await import("./format.js");
       const report = await withTelemetry(config, (telemetry) => telemetry.report({ days, from: f.from, to: f.to })).catch((err: unknown) => {
-        if (err instanceof TelemetryError && err.code === "invalid_range") throw new UsageError("--from and --to must be UTC days (YYYY-MM-DD, 1970-01-01 or later), from <= to, at most 3660 days apart");
+        if (err instanceof TelemetryError && err.code === "invalid_range") throw new UsageError(`--from and --to must be UTC days (YYYY-MM-DD, 1970-01-01 or later), from <= to, at most ${REPORT_MAX_DAYS} days apart`);
         throw err;
       });
       print(f.json ? { ok: true, ...report } : f.csv ? reportCsv(report) : formatReport(report));

@@ -43,6 +43,13 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** How long the service remembers an Idempotency-Key, and how long a session binding is accepted. */
 export const KEY_WINDOW_MS = 24 * 3_600_000;
+
+/** A UTC day, in milliseconds. */
+export const DAY_MS = 86_400_000;
+/** GET /summary?days=N: N is clamped to 1..SUMMARY_MAX_DAYS (and so is the emitter's). */
+export const SUMMARY_MAX_DAYS = 30;
+/** GET /report: a range of at most this many UTC days (about ten years). */
+export const REPORT_MAX_DAYS = 3660;
 /**
  * The emitter gives a request up this long after it was first sent (or after
  * its binding was issued): an hour inside KEY_WINDOW_MS, so a retry never
@@ -61,7 +68,7 @@ export const BINDING_HEADER = "tally-binding";
 /** b1.<issued, µs since the epoch, base 36>.<nonce, 8 bytes>.<MAC, 16 bytes> (base64url). */
 export const BINDING_PATTERN = /^b1\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{22}$/;
 
-/** Every error code of the HTTP contract, with its status. */
+/** Every error code of the HTTP contract, with its status: the service's and the proxy's. No other code is ever answered. */
 export const ERROR_STATUS = {
   invalid_body: 400,
   invalid_event: 400,
@@ -82,6 +89,11 @@ export const ERROR_STATUS = {
   internal: 500,
   store_unavailable: 503,
   auth_unavailable: 503,
+  // Answered by @tally/proxy in front of the service (the host app's route):
+  method_not_allowed: 405,
+  proxy_not_configured: 503,
+  upstream_unavailable: 502,
+  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

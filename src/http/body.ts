@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { BODY_LIMIT_BYTES } from "../contract/index.js";
-import { TelemetryError } from "../telemetry/errors.js";
+import { ContractError } from "./errors.js";
 
 const JSON_TYPES = /^(application\/json|application\/[a-z0-9.+-]+\+json|text\/plain)$/;
 const DECODERS: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Buffer> = {
@@ -19,28 +19,28 @@ const DECODERS: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Bu
 /** The body as JSON (an empty body is `{}`); throws TelemetryError with the contract's code. */
 export async function readJsonBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<unknown> {
   const [media = "", ...params] = (req.headers["content-type"] ?? "").toLowerCase().split(";");
-  if (!JSON_TYPES.test(media.trim())) throw new TelemetryError("invalid_body");
+  if (!JSON_TYPES.test(media.trim())) throw new ContractError("invalid_body");
   const charset = params.map((p) => p.trim()).find((p) => p.startsWith("charset="));
-  if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new TelemetryError("invalid_body");
+  if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new ContractError("invalid_body");
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase().trim();
   const decode = encoding === "identity" ? undefined : DECODERS[encoding];
-  if (encoding !== "identity" && !decode) throw new TelemetryError("invalid_body");
+  if (encoding !== "identity" && !decode) throw new ContractError("invalid_body");
   const declared = Number(req.headers["content-length"]);
-  if (declared > limit) throw new TelemetryError("payload_too_large");
+  if (declared > limit) throw new ContractError("payload_too_large");
 
   let raw = await readAtMost(req, limit);
   if (decode) {
     try {
       raw = decode(raw, { maxOutputLength: limit });
     } catch (err) {
-      throw new TelemetryError((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" ? "payload_too_large" : "invalid_body");
+      throw new ContractError((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" ? "payload_too_large" : "invalid_body");
     }
   }
   if (raw.length === 0) return {};
   try {
     return JSON.parse(raw.toString("utf8"));
   } catch {
-    throw new TelemetryError("invalid_body");
+    throw new ContractError("invalid_body");
   }
 }
 
@@ -60,7 +60,7 @@ function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         cleanup();
         req.pause();
-        return reject(new TelemetryError("payload_too_large"));
+        return reject(new ContractError("payload_too_large"));
       }
       chunks.push(chunk);
     };
@@ -70,7 +70,7 @@ function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = () => {
       cleanup();
-      reject(new TelemetryError("invalid_body"));
+      reject(new ContractError("invalid_body"));
     };
     const onAborted = onError;
     req.on("data", onData);

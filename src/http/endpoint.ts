@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { REQUEST_ID_PATTERN } from "../contract/index.js";
 import { TelemetryError } from "../telemetry/errors.js";
+import { ContractError } from "./errors.js";
 import type { Deadlines } from "./deadlines.js";
 import { errorReply, writeReply, type Reply } from "./reply.js";
 import type { RequestLog } from "./request-log.js";
@@ -38,21 +39,18 @@ function outcomeOf(reply: Reply): string {
   return reply.headers?.["idempotent-replayed"] ? "replayed" : "ok";
 }
 
-export type Handler = (req: IncomingMessage & { query?: unknown }) => Reply | Promise<Reply>;
-
-/** What a request is waiting on, for the deadline's answer: its session's source, or (by default) the store. */
-const waitingOnSession = new WeakSet<IncomingMessage>();
-
-/** Marks (or unmarks) a request as waiting for its session to be resolved. */
-export function markWaitingOnSession(req: IncomingMessage, waiting: boolean): void {
-  if (waiting) waitingOnSession.add(req);
-  else waitingOnSession.delete(req);
+/** One request's own state, made by the endpoint and handed to its handler. */
+export interface RequestScope {
+  /** Waiting for its session to be resolved (sessionViewer sets it): a deadline then blames the session's source. */
+  waitingOnSession: boolean;
 }
 
+export type Handler = (req: IncomingMessage & { query?: unknown }, scope: RequestScope) => Reply | Promise<Reply>;
+
 /** The deadline's answer: the client was slow, the session source was, or the store was. */
-function expiredError(req: IncomingMessage, slowClient: boolean): TelemetryError {
-  if (slowClient) return new TelemetryError("request_timeout");
-  return new TelemetryError(waitingOnSession.has(req) ? "auth_unavailable" : "store_unavailable", 1);
+function expiredError(scope: RequestScope, slowClient: boolean): ContractError {
+  if (slowClient) return new ContractError("request_timeout");
+  return new ContractError(scope.waitingOnSession ? "auth_unavailable" : "store_unavailable", 1);
 }
 
 /**
@@ -79,7 +77,7 @@ export function queryOf(req: IncomingMessage & { query?: unknown }): Record<stri
 
 /** The contract's answer for anything a handler throws: its code, or 500 internal for a bug; and why, for the log only. */
 function replyForError(err: unknown): { reply: Reply; bug?: unknown; reason?: string } {
-  if (err instanceof TelemetryError) {
+  if (err instanceof ContractError || err instanceof TelemetryError) {
     // A body that was too large is not read to its end: close the connection after the answer.
     const close = err.code === "payload_too_large" || err.code === "request_timeout" ? { connection: "close" } : undefined;
     return { reply: errorReply(err.code, err.retryAfter, close), ...(err.reason ? { reason: err.reason } : {}) };
@@ -92,6 +90,7 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const ids = requestIdsOf(req, ctx.trustRequestId);
+    const scope: RequestScope = { waitingOnSession: false };
     const finish = (reply: Reply, bug?: unknown, reason?: string) => {
       if (res.headersSent) {
         // Already answered (the deadline fired first): a late outcome has nowhere to go.
@@ -112,11 +111,11 @@ export function endpoint(ctx: EndpointContext, route: string, handler: Handler, 
     const watch = deadlines.track({
       req,
       res,
-      expire: (slowClient) => fail(expiredError(req, slowClient)),
+      expire: (slowClient) => fail(expiredError(scope, slowClient)),
     });
     try {
       ctx.guard?.(req);
-      const out = handler(req);
+      const out = handler(req, scope);
       if (out instanceof Promise) out.then(finish, fail);
       else finish(out);
     } catch (err) {

@@ -5,7 +5,16 @@
 // route against it, so the document cannot drift from what is served.
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
-import { BINDING_HEADER, BINDING_PATTERN, ERROR_STATUS, IDEMPOTENCY_KEY_PATTERN, type ErrorCode } from "../contract/index.js";
+import {
+  BINDING_HEADER,
+  BINDING_PATTERN,
+  ERROR_STATUS,
+  IDEMPOTENCY_KEY_PATTERN,
+  KEY_WINDOW_MS,
+  REPORT_MAX_DAYS,
+  SUMMARY_MAX_DAYS,
+  type ErrorCode,
+} from "../contract/index.js";
 import { reportQuerySchema } from "../telemetry/report.js";
 import { ingestBodySchema, summaryQuerySchema } from "../telemetry/validation.js";
 
@@ -24,7 +33,7 @@ export function responseSchemas(catalog: Catalog) {
     binding: z.strictObject({ ok: z.literal(true), binding: z.string().regex(BINDING_PATTERN) }),
     summary: z.strictObject({
       ok: z.literal(true),
-      days: z.number().int().min(1).max(30),
+      days: z.number().int().min(1).max(SUMMARY_MAX_DAYS),
       counts: perEvent(nonNegative),
       series: z.strictObject({ days: z.array(isoDay), counts: perEvent(z.array(nonNegative)) }).optional(),
     }),
@@ -115,7 +124,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
         security: session,
         parameters: [
           requestId,
-          { name: "Idempotency-Key", in: "header", required: false, description: "A retry with the same key and body stores nothing again (24 h).", schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source } },
+          { name: "Idempotency-Key", in: "header", required: false, description: `A retry with the same key and body stores nothing again (${KEY_WINDOW_MS / 3_600_000} h).`, schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN.source } },
           {
             name: "Tally-Binding",
             in: "header",
@@ -189,7 +198,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
         parameters: [
           requestId,
           ...queryParameters(reportQuerySchema, {
-            days: "The last N closed UTC days: integer-like, clamped to 1..3660 (default 30).",
+            days: `The last N closed UTC days: integer-like, clamped to 1..${REPORT_MAX_DAYS} (default 30).`,
             from: "First UTC day (YYYY-MM-DD), with `to`.",
             to: "Last UTC day (YYYY-MM-DD), inclusive, with `from`.",
           }),

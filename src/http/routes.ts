@@ -7,24 +7,26 @@ import type { Express } from "express";
 import type { ViewerResolver } from "../auth/session.js";
 import type { Config } from "../config.js";
 import { BINDING_HEADER } from "../contract/index.js";
-import { TelemetryError } from "../telemetry/errors.js";
 import { ERASURE_TIMEOUT_MS, type TelemetryService } from "../telemetry/service.js";
 import { readJsonBody } from "./body.js";
 import { createDeadlines } from "./deadlines.js";
 import { endpoint, queryOf, type EndpointContext } from "./endpoint.js";
+import { ContractError } from "./errors.js";
 import { buildOpenApi } from "./openapi.js";
 import { assertSameSiteWrite, sessionViewer } from "./session.js";
 
 export interface RouteDeps {
   config: Config;
   telemetry: TelemetryService;
+  /** Readiness: resolves when the database answers. */
+  ready: () => Promise<void>;
   resolveViewer: ViewerResolver;
 }
 
 /** How long one /explain answer is reused: it is unauthenticated, so it must not be a way to load the database. */
 const EXPLAIN_CACHE_MS = 5_000;
 
-export function registerRoutes(app: Express, ctx: EndpointContext, { config, telemetry, resolveViewer }: RouteDeps): void {
+export function registerRoutes(app: Express, ctx: EndpointContext, { config, telemetry, ready, resolveViewer }: RouteDeps): void {
   const origins = config.allowedOrigins;
   /** A hot route: on Express, and in the exact-match table served without it. */
   const hot = (method: "get" | "post", path: string, handler: ReturnType<typeof endpoint>) => {
@@ -35,10 +37,10 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   hot(
     "post",
     "/ingest",
-    endpoint(ctx, "/ingest", async (req) => {
+    endpoint(ctx, "/ingest", async (req, scope) => {
       telemetry.assertEnabled();
       assertSameSiteWrite(req, origins);
-      const viewer = await sessionViewer(resolveViewer, req);
+      const viewer = await sessionViewer(resolveViewer, req, scope);
       const body = await readJsonBody(req);
       // Answered only once the batch holding this request has committed.
       const { stored, replayed } = await telemetry.record(viewer, body, req.headers["idempotency-key"], req.headers[BINDING_HEADER]);
@@ -51,9 +53,9 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   hot(
     "get",
     "/binding",
-    endpoint(ctx, "/binding", async (req) => {
+    endpoint(ctx, "/binding", async (req, scope) => {
       telemetry.assertEnabled();
-      const viewer = await sessionViewer(resolveViewer, req);
+      const viewer = await sessionViewer(resolveViewer, req, scope);
       return { body: { ok: true, binding: await telemetry.bind(viewer) } };
     }),
   );
@@ -61,9 +63,9 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   hot(
     "get",
     "/summary",
-    endpoint(ctx, "/summary", async (req) => {
+    endpoint(ctx, "/summary", async (req, scope) => {
       telemetry.assertEnabled();
-      const viewer = await sessionViewer(resolveViewer, req);
+      const viewer = await sessionViewer(resolveViewer, req, scope);
       const query = queryOf(req);
       const summary = await telemetry.summarize(viewer, { days: query.days, series: query.series });
       return { body: { ok: true, ...summary } };
@@ -78,9 +80,9 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
     endpoint(
       ctx,
       "/me",
-      async (req) => {
+      async (req, scope) => {
         assertSameSiteWrite(req, origins);
-        const viewer = await sessionViewer(resolveViewer, req);
+        const viewer = await sessionViewer(resolveViewer, req, scope);
         return { body: { ok: true, deleted: (await telemetry.forget(viewer)).events } };
       },
       createDeadlines(Math.max(config.requestTimeoutMs, ERASURE_TIMEOUT_MS)),
@@ -91,7 +93,7 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   app.get(
     "/readyz",
     endpoint(ctx, "/readyz", async () => {
-      await telemetry.ready();
+      await ready();
       return { body: { ok: true } };
     }),
   );
@@ -132,7 +134,7 @@ function packageVersion(): string {
 export function registerNotFound(app: Express, ctx: EndpointContext): void {
   app.use(
     endpoint(ctx, "unmatched", () => {
-      throw new TelemetryError("not_found");
+      throw new ContractError("not_found");
     }),
   );
 }

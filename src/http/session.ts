@@ -4,8 +4,8 @@
 import type { IncomingMessage } from "node:http";
 import { AuthUnavailableError, isRefusal, type ViewerResolver } from "../auth/session.js";
 import { isCrossSiteWrite } from "../contract/index.js";
-import { TelemetryError } from "../telemetry/errors.js";
-import { markWaitingOnSession } from "./endpoint.js";
+import type { RequestScope } from "./endpoint.js";
+import { ContractError } from "./errors.js";
 
 const header = (req: IncomingMessage, name: string) => {
   const v = req.headers[name];
@@ -25,7 +25,7 @@ export function assertSameSiteWrite(req: IncomingMessage, allowedOrigins: readon
     },
     allowedOrigins,
   );
-  if (crossSite) throw new TelemetryError("cross_site");
+  if (crossSite) throw new ContractError("cross_site");
 }
 
 // Names that reach a loopback-bound server legitimately; anything else is a DNS-rebinding page.
@@ -37,25 +37,26 @@ const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
  * 127.0.0.1 (DNS rebinding) would otherwise pass as same-origin.
  */
 export function assertLoopbackHost(req: IncomingMessage): void {
-  if (!LOOPBACK_HOST.test(header(req, "host") ?? "")) throw new TelemetryError("cross_site");
+  if (!LOOPBACK_HOST.test(header(req, "host") ?? "")) throw new ContractError("cross_site");
 }
 
 /** The session's viewer id, exactly as the session states it (not yet hashed: the use cases hash it). */
-export async function sessionViewer(resolve: ViewerResolver, req: IncomingMessage): Promise<string> {
+export async function sessionViewer(resolve: ViewerResolver, req: IncomingMessage, scope: RequestScope): Promise<string> {
   let viewer = resolve(req.headers);
   if (viewer instanceof Promise) {
-    // Only a session not known yet is waited for (a cached one is answered at once).
-    markWaitingOnSession(req, true);
+    // Only a session not known yet is waited for (a cached one is answered at once);
+    // meanwhile a deadline blames the session's source, not the store.
+    scope.waitingOnSession = true;
     try {
       viewer = await viewer;
     } catch (err) {
       // The session source is down: retry later, it is not a refusal.
-      if (err instanceof AuthUnavailableError) throw new TelemetryError("auth_unavailable", 1);
+      if (err instanceof AuthUnavailableError) throw new ContractError("auth_unavailable", 1);
       throw err;
     } finally {
-      markWaitingOnSession(req, false);
+      scope.waitingOnSession = false;
     }
   }
-  if (isRefusal(viewer)) throw new TelemetryError("no_viewer", undefined, viewer.refused);
+  if (isRefusal(viewer)) throw new ContractError("no_viewer", undefined, viewer.refused);
   return viewer;
 }

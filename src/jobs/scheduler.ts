@@ -26,9 +26,14 @@ export interface Scheduler {
 const MAINTENANCE_CRON = "7 * * * *";
 const AGGREGATION_CRON = "5 * * * *";
 
-const describe = (err: unknown) => ({ type: (err as Error).name, message: (err as Error).message });
 
-export function createScheduler(telemetry: TelemetryService, opts: { purgeCron: string }, logger: Logger): Scheduler {
+export interface SchedulerOptions {
+  purgeCron: string;
+  /** True for exactly one replica per (job, slot) (the composition root's Operations). */
+  claimTick(job: string, slot: Date): Promise<boolean>;
+}
+
+export function createScheduler(telemetry: TelemetryService, opts: SchedulerOptions, logger: Logger): Scheduler {
   const work: Record<Job, () => Promise<unknown>> = {
     purge: () => telemetry.purge({ trigger: "cron" }),
     // The claim spares the other replicas the work; each day's own claim is what makes it exactly once.
@@ -44,7 +49,7 @@ export function createScheduler(telemetry: TelemetryService, opts: { purgeCron: 
     try {
       if (job !== "maintenance") {
         const slot = new Date(Math.floor(at.getTime() / 1000) * 1000);
-        if (!(await telemetry.claimTick(job, slot))) {
+        if (!(await opts.claimTick(job, slot))) {
           logger.debug({ job, slot: slot.toISOString() }, "tick claimed by another replica");
           return false;
         }
@@ -52,7 +57,7 @@ export function createScheduler(telemetry: TelemetryService, opts: { purgeCron: 
       await work[job]();
       return true;
     } catch (err) {
-      logger.error({ job, err: describe(err) }, `${job} failed`);
+      logger.error({ job, err }, `${job} failed`);
       return false;
     }
   }

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { TelemetryMetrics } from "../telemetry/metrics.js";
-import type { PoolStats } from "../telemetry/service.js";
+import type { PoolStats } from "../runtime.js";
 
 export interface Metrics {
   readonly registry: Registry;

@@ -12,7 +12,7 @@ import type { Express } from "express";
 import { bearerToken } from "../auth/credentials.js";
 import { endpoint, queryOf, type EndpointContext } from "../http/endpoint.js";
 import { PAGE_ASSETS, serveAsset, servePage } from "../http/static-page.js";
-import { TelemetryError } from "../telemetry/errors.js";
+import { ContractError } from "../http/errors.js";
 import type { TelemetryService } from "../telemetry/service.js";
 
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
@@ -23,7 +23,7 @@ export function reportTokenCheck(token: string): (req: IncomingMessage) => void 
   return (req) => {
     const given = bearerToken(req.headers);
     // Equal-length digests: the comparison takes the same time whatever was sent.
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) throw new TelemetryError("unauthorized");
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) throw new ContractError("unauthorized");
   };
 }
 

@@ -3,11 +3,6 @@
 // dies the connection closes and the lock is released with it.
 import type pg from "pg";
 
-export const LOCK_KEYS = {
-  /** Only one replica purges at a time. */
-  purge: 0x74616c6c79707267n, // "tallyprg"
-} as const;
-
 /** Runs `work` holding the lock, or returns `undefined` at once if another session holds it. */
 export async function withTryAdvisoryLock<T>(pool: pg.Pool, key: bigint, work: () => Promise<T>): Promise<T | undefined> {
   const client = await pool.connect();

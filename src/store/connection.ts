@@ -37,7 +37,7 @@ export function openStore({ databaseUrl, poolSize, statementTimeoutMs = 10_000, 
   });
   // Without this listener an idle client's error (database restart,
   // pg_terminate_backend) would be an uncaught 'error' event and kill the process.
-  pool.on("error", (err) => logger?.warn({ err: { message: err.message } }, "database connection lost"));
+  pool.on("error", (err) => logger?.warn({ err }, "database connection lost"));
 
   let client: Promise<PrismaClient> | undefined;
   let closed = false;

@@ -84,3 +84,13 @@ export function classifyStoreError(err: unknown): StoreFailure {
   }
   return { kind: kind ?? "other", code, message: message.slice(0, 200) || (err instanceof Error ? err.name : typeof err) };
 }
+
+/** PostgreSQL's own error inside `err` (pg's, however wrapped): its SQLSTATE and, when it names one, the table. */
+export function postgresError(err: unknown): { code: string; table: string | undefined } | undefined {
+  for (const o of chain(err).reverse()) {
+    if ("severity" in o && typeof o.code === "string" && /^[0-9A-Z]{5}$/.test(o.code)) {
+      return { code: o.code, table: typeof o.table === "string" ? o.table : undefined };
+    }
+  }
+  return undefined;
+}

@@ -1,8 +1,11 @@
 // The ingest hot path's one statement: a group-commit batch in one call of
 // tally_ingest (prisma/functions/tally_ingest.sql): keys, budget, rows and
-// rollup in one transaction. Prepared once per connection.
+// rollup in one transaction. Prepared once per connection. This file owns the
+// outcome vocabulary (what the SQL function answers per request: every other
+// layer imports INGEST_OUTCOMES' names) and every retry of a batch.
 import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Store } from "./connection.js";
+import { postgresError } from "./errors.js";
 import { ensurePartitionsAround } from "./retention.js";
 import { query, statement } from "./sql.js";
 
@@ -24,9 +27,24 @@ export interface IngestBatch {
   itemCount: number[];
 }
 
-export interface IngestRow {
+/**
+ * What became of one request of a batch (tally_ingest's header says when each happens):
+ * stored, replayed (its key was seen with the same body), key_reused (with
+ * another body), rate_limited, erased (tracked before its viewer's erasure),
+ * session_mismatch (its binding is too old).
+ */
+export const INGEST_OUTCOMES = ["stored", "replayed", "key_reused", "rate_limited", "erased", "session_mismatch"] as const;
+export type IngestOutcomeName = (typeof INGEST_OUTCOMES)[number];
+
+/** One request's outcome, read from tally_ingest's row: `stored` counts rows stored (now or by the first attempt). */
+export type IngestOutcome =
+  | { outcome: "stored" | "replayed"; stored: number }
+  | { outcome: "rate_limited"; stored: 0; retryAfter: number }
+  | { outcome: Exclude<IngestOutcomeName, "stored" | "replayed" | "rate_limited">; stored: 0 };
+
+interface IngestRow {
   req: number;
-  outcome: "stored" | "replayed" | "key_reused" | "rate_limited" | "erased" | "session_mismatch";
+  outcome: string;
   stored: number;
   retry_after: number | null;
 }
@@ -43,16 +61,50 @@ const INGEST = statement<
 /** A session binding is accepted this long (by the database's clock; tombstones outlast it by an hour). */
 const BINDING_MAX_AGE_S = KEY_WINDOW_MS / 1000;
 
-/** Stores a batch; one row per request, in request order. `rateLimit` 0: no budget. */
-export async function ingestBatch(store: Store, b: IngestBatch, rateLimit: number): Promise<IngestRow[]> {
-  const call = () => query(store.pool, INGEST, b.viewers, b.subjects, b.boundAt, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit, BINDING_MAX_AGE_S);
+/** Deadlock and serialization failure: nothing was stored, the same batch may simply run again. */
+const RETRY_AS_IS = new Set(["40P01", "40001"]);
+/** check_violation: on telemetry_event, "no partition … found for row" (maintenance has not run since midnight, or the clock jumped). */
+const NO_PARTITION = "23514";
+
+/** tally_ingest's row as an outcome; an outcome outside the vocabulary is a bug (SQL and TS disagree). */
+function outcomeOf(row: IngestRow): IngestOutcome {
+  switch (row.outcome as IngestOutcomeName) {
+    case "stored":
+    case "replayed":
+      return { outcome: row.outcome as "stored" | "replayed", stored: row.stored };
+    case "rate_limited":
+      return { outcome: "rate_limited", stored: 0, retryAfter: row.retry_after ?? 60 };
+    case "key_reused":
+    case "erased":
+    case "session_mismatch":
+      return { outcome: row.outcome as "key_reused" | "erased" | "session_mismatch", stored: 0 };
+    default:
+      throw new Error(`tally_ingest answered an unknown outcome: ${String(row.outcome)}`);
+  }
+}
+
+/**
+ * Stores a batch; one outcome per sent request, in request order (`rateLimit`
+ * 0: no budget). Retried once here and nowhere else: after a deadlock or
+ * serialization failure as it is, after a missing day partition once the
+ * partitions exist. Any other failure, or a second one, is the caller's.
+ */
+export async function ingestBatch(store: Store, b: IngestBatch, rateLimit: number): Promise<IngestOutcome[]> {
+  const call = async () => {
+    const rows = await query(store.pool, INGEST, b.viewers, b.subjects, b.boundAt, b.keys, b.bodies, b.wants, b.itemRequest, b.itemEvent, b.itemCount, rateLimit, BINDING_MAX_AGE_S);
+    const outcomes = new Array<IngestOutcome>(b.viewers.length);
+    for (const row of rows) outcomes[row.req - 1] = outcomeOf(row);
+    return outcomes;
+  };
   try {
     return await call();
   } catch (err) {
-    // The day's partition is missing (maintenance has not run since midnight,
-    // or the clock jumped): create it and try once more.
-    if (!(err instanceof Error && /no partition of relation "telemetry_event" found/.test(err.message))) throw err;
-    await ensurePartitionsAround(store);
+    const pgError = postgresError(err);
+    if (pgError?.code === NO_PARTITION && pgError.table === "telemetry_event") {
+      await ensurePartitionsAround(store);
+    } else if (pgError === undefined || !RETRY_AS_IS.has(pgError.code)) {
+      throw err;
+    }
     return call();
   }
 }

@@ -11,17 +11,16 @@
 //    one recorded in `_tally_functions`: every existing version of the
 //    function is dropped (a changed signature must not leave an old overload)
 //    and the file's CREATE OR REPLACE runs, in one transaction. A tally_*
-//    function that no longer has a file is dropped.
+//    function that no longer has a file is dropped. tally_lock_space (the
+//    advisory-lock spaces) is generated from src/store/locks.ts, not a file.
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { CONNECT_TIMEOUT_MS, DatabaseUnreachableError } from "./database.js";
+import { LOCK_SPACE_FUNCTION, MIGRATION_LOCK, MIGRATION_LOCK_WAIT_MS_DEFAULT } from "./locks.js";
 
-/** Shared by every tally process; an arbitrary constant ("tally-mig"). */
-const MIGRATION_LOCK_KEY = 0x74616c6c796d6967n;
-const DEFAULT_LOCK_WAIT_MS = 60_000;
 const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
 const MIGRATION_STATEMENT_TIMEOUT_MS = 300_000;
 
@@ -29,7 +28,7 @@ const MIGRATION_STATEMENT_TIMEOUT_MS = 300_000;
 async function acquireMigrationLock(client: pg.Client, waitMs: number): Promise<void> {
   const until = Date.now() + waitMs;
   for (;;) {
-    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MIGRATION_LOCK_KEY.toString()]);
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MIGRATION_LOCK.toString()]);
     if (rows[0]?.ok) return;
     if (Date.now() >= until) {
       throw new MigrationError(`another process has been migrating this database for ${Math.round(waitMs / 1000)} s; try again when it has finished`);
@@ -96,13 +95,15 @@ export function readMigrations(dir = defaultMigrationsDir): SqlFile[] {
 
 export function readFunctions(dir = defaultFunctionsDir): SqlFile[] {
   if (!existsSync(dir)) throw new MigrationError(`functions folder not found: ${dir}`);
-  return readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((f) => /^tally_[a-z0-9_]+\.sql$/.test(f))
     .sort()
     .map((f) => {
       const sql = readFileSync(path.join(dir, f), "utf8");
       return { name: f.slice(0, -4), sql, checksum: checksum(sql) };
     });
+  // The lock spaces, generated from src/store/locks.ts: first, the others take them.
+  return [{ name: "tally_lock_space", sql: LOCK_SPACE_FUNCTION, checksum: checksum(LOCK_SPACE_FUNCTION) }, ...files];
 }
 
 // The table as `prisma migrate deploy` creates it.
@@ -241,7 +242,7 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
     throw new DatabaseUnreachableError(databaseUrl, err);
   }
   try {
-    await acquireMigrationLock(client, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+    await acquireMigrationLock(client, opts.lockWaitMs ?? MIGRATION_LOCK_WAIT_MS_DEFAULT);
     // A migration that would queue behind live traffic for a table lock gives up
     // (and is retried at the next start) instead of holding every query behind it.
     await client.query(`SET lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}; SET statement_timeout = ${MIGRATION_STATEMENT_TIMEOUT_MS}`);
@@ -251,7 +252,7 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       if (functions) await applyFunctions(client, functions, result);
       return result;
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY.toString()]).catch(() => {});
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK.toString()]).catch(() => {});
     }
   } finally {
     await client.end().catch(() => {});

@@ -3,6 +3,7 @@
 // spent bookkeeping, and the record of purge runs.
 import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Store } from "./connection.js";
+import { LOCK_SPACES } from "./locks.js";
 import { inTransaction, query, queryOne, statement, type Statement } from "./sql.js";
 
 /** Day partitions kept ready before and after today (UTC). */
@@ -93,7 +94,7 @@ export async function detachPartition(store: Store, p: Partition): Promise<void>
  * purge's deletes and the bookkeeping delete take it, so they never lock the
  * same rows in different orders. Ingest does not: it only adds rows.
  */
-const ERASURE_LOCK = statement<[], never>("tally_erasure_lock", "SELECT pg_advisory_xact_lock(1952541805, 0)");
+const ERASURE_LOCK = statement<[], never>("tally_erasure_lock", `SELECT pg_advisory_xact_lock(${LOCK_SPACES.erasure}, 0)`);
 
 const ROLLUP_OF_DAY = statement<[string], never>("tally_rollup_of_day", "DELETE FROM telemetry_daily WHERE day = $1::date");
 

@@ -2,7 +2,7 @@
 // repeated keys inside one batch, the arrays tally_ingest takes, and what each
 // request is answered. Only what depends on the database's state (keys seen
 // before, the budget left) is decided in SQL (prisma/functions/tally_ingest.sql).
-import type { IngestBatch, IngestRow } from "../store/ingest.js";
+import type { IngestBatch, IngestOutcome } from "../store/ingest.js";
 import type { EventCount } from "./validation.js";
 
 /** One ingest request, ready for the store: everything already hashed and validated. */
@@ -20,17 +20,11 @@ export interface IngestRequest {
   rows: number;
 }
 
-export type IngestOutcome =
-  | { outcome: "stored" | "replayed"; stored: number }
-  | { outcome: "key_reused"; stored: 0 }
-  | { outcome: "erased" | "session_mismatch"; stored: 0 }
-  | { outcome: "rate_limited"; stored: 0; retryAfter: number };
-
 export interface BatchPlan {
   /** What is sent to tally_ingest: each (viewer, key) at most once. */
   batch: IngestBatch;
-  /** Every request's outcome, from tally_ingest's rows. */
-  outcomes(rows: readonly IngestRow[]): IngestOutcome[];
+  /** Every request's outcome, from those of the requests sent (ingestBatch's, in order). */
+  outcomes(sentOutcomes: readonly IngestOutcome[]): IngestOutcome[];
 }
 
 /** Rows a request asks for. */
@@ -74,12 +68,10 @@ export function planBatch(requests: readonly IngestRequest[]): BatchPlan {
 
   return {
     batch,
-    outcomes(rows) {
-      const ofSent = new Array<IngestOutcome>(sent.length);
-      for (const row of rows) ofSent[row.req - 1] = fromRow(row);
+    outcomes(sentOutcomes) {
       return requests.map((r, i) => {
         const owner = sent[ownerOf[i]!]!;
-        const outcome = ofSent[ownerOf[i]!];
+        const outcome = sentOutcomes[ownerOf[i]!];
         if (outcome === undefined) throw new Error(`tally_ingest gave no row for request ${ownerOf[i]! + 1}`);
         if (owner === r) return outcome;
         if (r.key!.body !== owner.key!.body) return { outcome: "key_reused", stored: 0 };
@@ -87,21 +79,4 @@ export function planBatch(requests: readonly IngestRequest[]): BatchPlan {
       });
     },
   };
-}
-
-function fromRow(row: IngestRow): IngestOutcome {
-  switch (row.outcome) {
-    case "rate_limited":
-      return { outcome: "rate_limited", stored: 0, retryAfter: row.retry_after ?? 60 };
-    case "key_reused":
-      return { outcome: "key_reused", stored: 0 };
-    case "erased":
-    case "session_mismatch":
-      return { outcome: row.outcome, stored: 0 };
-    case "stored":
-    case "replayed":
-      return { outcome: row.outcome, stored: row.stored };
-    default:
-      throw new Error(`tally_ingest answered an unknown outcome: ${String(row.outcome)}`);
-  }
 }

@@ -30,7 +30,7 @@ export async function storeCall<T>(log: Logger, work: () => Promise<T>, onFailur
     const failure = classifyStoreError(err);
     onFailure?.(failure.kind);
     if (failure.kind === "other") throw err;
-    log.warn({ err: { code: failure.code, message: failure.message } }, "store unavailable");
+    log.warn({ err }, "store unavailable");
     throw new TelemetryError("store_unavailable", 1);
   }
 }

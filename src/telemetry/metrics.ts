@@ -3,7 +3,9 @@
 // when METRICS_PORT is set, and noMetrics does nothing otherwise. No method
 // takes a viewer, a key or a token: nothing personal can reach a label.
 
-export type IngestRowsOutcome = "stored" | "replayed" | "rate_limited" | "key_reused" | "erased" | "session_mismatch";
+import type { IngestOutcomeName } from "../store/ingest.js";
+
+export type IngestRowsOutcome = IngestOutcomeName;
 export type StoreFailureKind = "unavailable" | "transient" | "other";
 
 export interface JobRun {

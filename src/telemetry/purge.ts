@@ -5,7 +5,9 @@
 // batches. One replica at a time (an advisory lock): nothing is dropped twice.
 import type { Logger } from "pino";
 import { AGGREGATE_RETENTION_DAYS_DEFAULT } from "../config.js";
-import { LOCK_KEYS, withTryAdvisoryLock } from "../store/advisory-lock.js";
+import { DAY_MS } from "../contract/index.js";
+import { withTryAdvisoryLock } from "../store/advisory-lock.js";
+import { LOCKS } from "../store/locks.js";
 import { deleteAggregatesBefore } from "../store/aggregates.js";
 import type { Store } from "../store/connection.js";
 import {
@@ -23,7 +25,6 @@ import {
 import type { AggregationResult } from "./aggregate.js";
 
 const PURGE_BATCH_ROWS = 5_000;
-const DAY_MS = 86_400_000;
 
 export interface PurgeOptions {
   retentionDays: number;
@@ -91,7 +92,7 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
     return finish(partitions, await countBoundaryRows(store, cutoff));
   }
 
-  const done = await withTryAdvisoryLock(store.pool, LOCK_KEYS.purge, async () => {
+  const done = await withTryAdvisoryLock(store.pool, LOCKS.purge, async () => {
     await ensurePartitionsAround(store);
     // Every day that loses rows here is aggregated before any of them go (the cutoff's day loses its first hours).
     const aggregated = await opts.aggregate(cutoff.toISOString().slice(0, 10));
@@ -117,7 +118,8 @@ export async function runPurge(store: Store, opts: PurgeOptions, logger?: Logger
     return result;
   });
   const result = done ?? finish([], 0, { skipped: true });
-  logger?.info(
+  // The jobs' one level policy: work done is info, nothing to do (or another replica's turn) debug, a failure error (the scheduler's).
+  (result.skipped ? logger?.debug.bind(logger) : logger?.info.bind(logger))?.(
     {
       job: "purge",
       trigger: opts.trigger,

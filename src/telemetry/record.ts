@@ -1,39 +1,21 @@
-// POST /ingest's use case, in two parts: recordOne validates one request and
-// hands it to the group-commit batcher; createIngestCommit is what the batcher
-// runs for a batch (the in-memory plan, then one call of tally_ingest, retried once
-// after a deadlock or serialization failure).
-import type { Logger } from "pino";
-import type { Store } from "../store/connection.js";
-import { classifyStoreError } from "../store/errors.js";
-import { ingestBatch } from "../store/ingest.js";
-import { planBatch, rowsOf, type IngestOutcome, type IngestRequest } from "./batch-plan.js";
-import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
-import { storeCall, TelemetryError } from "./errors.js";
+// POST /ingest's use case for one request: validate it, hash what is kept,
+// hand it to the group commit (ingest-commit.ts), and answer from its outcome.
+import type { ErrorCode } from "../contract/index.js";
+import type { IngestOutcomeName } from "../store/ingest.js";
+import { rowsOf } from "./batch-plan.js";
+import { TelemetryError } from "./errors.js";
 import type { Bindings, Hasher, ViewerKeys } from "./identity.js";
-import { noMetrics, type TelemetryMetrics } from "./metrics.js";
+import type { IngestBatcher } from "./ingest-commit.js";
+import type { TelemetryMetrics } from "./metrics.js";
 import { bodyFingerprint, parseIdempotencyKey, type EventCount } from "./validation.js";
 
-export type IngestBatcher = Batcher<IngestRequest, IngestOutcome>;
-
-/** Group commit: batches weighed in rows of counts (INGEST_BATCH_MAX_ROWS). */
-export function createIngestBatcher(store: Store, logger: Logger, rateLimit: number, opts: BatcherOptions, metrics: TelemetryMetrics = noMetrics): IngestBatcher {
-  return createBatcher(createIngestCommit(store, logger, rateLimit, metrics), opts, (request) => request.rows);
-}
-
-function createIngestCommit(store: Store, logger: Logger, rateLimit: number, metrics: TelemetryMetrics) {
-  return async (requests: IngestRequest[]): Promise<IngestOutcome[]> => {
-    const plan = planBatch(requests);
-    const attempt = () => ingestBatch(store, plan.batch, rateLimit);
-    const started = performance.now();
-    const rows = await storeCall(
-      logger,
-      () => attempt().catch((err: unknown) => (classifyStoreError(err).kind === "transient" ? attempt() : Promise.reject(err))),
-      metrics.storeError,
-    );
-    metrics.batchCommitted(requests.length, requests.reduce((n, r) => n + r.rows, 0), (performance.now() - started) / 1000);
-    return plan.outcomes(rows);
-  };
-}
+/** The outcomes that refuse a request, and the contract's error each is answered with. */
+const REFUSED: Record<Exclude<IngestOutcomeName, "stored" | "replayed">, ErrorCode> = {
+  rate_limited: "rate_limited",
+  key_reused: "idempotency_key_reused",
+  erased: "erased",
+  session_mismatch: "session_mismatch",
+};
 
 export interface Recorded {
   stored: number;
@@ -87,15 +69,6 @@ export async function recordOne(deps: RecordDeps, viewer: string, body: unknown,
     rows,
   });
   deps.metrics.ingestRows(outcome.outcome, outcome.outcome === "stored" || outcome.outcome === "replayed" ? outcome.stored : rows);
-  switch (outcome.outcome) {
-    case "rate_limited":
-      throw new TelemetryError("rate_limited", outcome.retryAfter);
-    case "key_reused":
-      throw new TelemetryError("idempotency_key_reused");
-    case "erased":
-    case "session_mismatch":
-      throw new TelemetryError(outcome.outcome);
-    default:
-      return { stored: outcome.stored, replayed: outcome.outcome === "replayed" };
-  }
+  if (outcome.outcome === "stored" || outcome.outcome === "replayed") return { stored: outcome.stored, replayed: outcome.outcome === "replayed" };
+  throw new TelemetryError(REFUSED[outcome.outcome], outcome.outcome === "rate_limited" ? outcome.retryAfter : undefined);
 }

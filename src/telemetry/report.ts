@@ -19,18 +19,16 @@
 //     closed days with no aggregates at all as noData.
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
+import { DAY_MS, REPORT_MAX_DAYS } from "../contract/index.js";
 import type { AggregatedDayRow, Cell } from "../store/aggregates.js";
 import { TelemetryError } from "./errors.js";
 import { clamp, integerLike } from "./validation.js";
 
-/** Longest range a report covers: about ten years of days. */
-export const REPORT_MAX_DAYS = 3660;
 export const REPORT_DEFAULT_DAYS = 30;
 /** The earliest and latest days a report may name. */
 const FIRST_DAY = "1970-01-01";
 const LAST_DAY = "9999-12-31";
 
-const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 export interface ReportRange {

@@ -20,8 +20,7 @@ import type { Config } from "../config.js";
 import type { Store } from "../store/connection.js";
 import { lastClosedDay, readCells } from "../store/aggregates.js";
 import { bindingTime, countViewerRows, forgetViewer, type Erased } from "../store/erasure.js";
-import { claimJobSlot } from "../store/job-claims.js";
-import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround, ping } from "../store/retention.js";
+import { databaseNow, deleteExpiredBookkeeping, ensurePartitionsAround } from "../store/retention.js";
 import { readSummaries, type SummaryRead, type SummaryRows } from "../store/summary.js";
 import { AGGREGATE_GRACE_SECONDS, runAggregation, type AggregationResult, type PublicationRules } from "./aggregate.js";
 import { createBatcher } from "./batcher.js";
@@ -31,7 +30,8 @@ import { createBindings, createKeyHasher, createViewerKeys } from "./identity.js
 import { secureRandomInt, type RandomInt } from "./noise.js";
 import { runPurge, type PurgeOptions, type PurgeResult } from "./purge.js";
 import { noMetrics, type JobRun, type TelemetryMetrics } from "./metrics.js";
-import { createIngestBatcher, recordOne, type Recorded } from "./record.js";
+import { createIngestBatcher } from "./ingest-commit.js";
+import { recordOne, type Recorded } from "./record.js";
 import { buildReport, parseReportRange, type Report } from "./report.js";
 import { buildSummary, type Summary } from "./summarize.js";
 import { createIngestParser, parseDays } from "./validation.js";
@@ -50,12 +50,6 @@ export interface TelemetryDeps {
   metrics?: TelemetryMetrics;
   /** Where the report's noise comes from (crypto.randomInt; tests seed their own). */
   random?: RandomInt;
-}
-
-export interface PoolStats {
-  total: number;
-  idle: number;
-  waiting: number;
 }
 
 export interface TelemetryService {
@@ -78,12 +72,6 @@ export interface TelemetryService {
   maintain(): Promise<{ partitionsCreated: number }>;
   /** The privacy manifest; `operator` adds figures about the data (the CLI's, never GET /explain's). */
   explain(opts?: { operator?: boolean }): Promise<Manifest>;
-  /** Resolves when the database answers (readiness). */
-  ready(): Promise<void>;
-  /** Connections of the store's pool, for metrics. */
-  poolStats(): PoolStats;
-  /** True for exactly one replica per (job, slot): scheduled work runs once. */
-  claimTick(job: string, slot: Date): Promise<boolean>;
   /** Sends the waiting batch and waits for every batch under way. */
   close(): Promise<void>;
 }
@@ -101,9 +89,10 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
   };
   const rateLimit = config.telemetry.rateLimit;
   const call = <T>(work: () => Promise<T>) => storeCall(logger, work, metrics.storeError);
-  const batcher = createIngestBatcher(store, logger, rateLimit, config.ingestBatching, metrics);
+  const batcher = createIngestBatcher(store, logger, { ...config.ingestBatching, rateLimit }, metrics);
   // Group reads: the summaries asked for in the same event-loop turn are read in one call.
-  const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => readSummaries(store, reads), SUMMARY_BATCHING);
+  // (A failed read is classified and logged once per batch, not once per waiting request.)
+  const summaries = createBatcher<SummaryRead, SummaryRows>((reads) => call(() => readSummaries(store, reads)), SUMMARY_BATCHING);
   const recording = { batcher, parseIngest: createIngestParser(catalog), viewerKeys, bindings, hashKey: createKeyHasher(config.idSecret), rateLimit, metrics };
   const aggregate = () => job("aggregate", () => runAggregation(store, publication, logger), (r) => ({ daysAggregated: r.days.length }));
 
@@ -138,7 +127,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
       const days = parseDays(query.days);
       const withSeries = query.series === "day";
       const started = performance.now();
-      const read = await call(() => summaries.submit({ viewerId: hashViewer(viewer), days, perDay: withSeries }));
+      const read = await summaries.submit({ viewerId: hashViewer(viewer), days, perDay: withSeries });
       metrics.summaryRead((performance.now() - started) / 1000);
       return buildSummary(catalog, days, read, withSeries);
     },
@@ -190,9 +179,6 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
     },
 
     explain: (opts) => buildManifest(config, catalog, store, opts),
-    ready: () => call(() => ping(store)),
-    poolStats: () => ({ total: store.pool.totalCount, idle: store.pool.idleCount, waiting: store.pool.waitingCount }),
-    claimTick: (name, slot) => claimJobSlot(store, name, slot),
     close: async () => {
       await Promise.all([batcher.drain(), summaries.drain()]);
     },

@@ -3,6 +3,7 @@
 // window is computed once (by the database's clock, in the one statement that
 // reads it); totals, series and zero-filling happen here, once.
 import type { Catalog } from "../catalog/catalog.js";
+import { DAY_MS } from "../contract/index.js";
 import type { SummaryRows } from "../store/summary.js";
 
 export interface Summary {
@@ -13,7 +14,6 @@ export interface Summary {
   series?: { days: string[]; counts: Record<string, number[]> };
 }
 
-const DAY_MS = 86_400_000;
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The UTC days from `since`'s to `now`'s, inclusive, as YYYY-MM-DD. */

@@ -3,12 +3,10 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import type { Catalog } from "../catalog/catalog.js";
-import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN } from "../contract/index.js";
+import { BATCH_MAX_ITEMS, clampCount, COUNT_MIN, IDEMPOTENCY_KEY_PATTERN, SUMMARY_MAX_DAYS } from "../contract/index.js";
 import type { ErrorCode } from "../contract/index.js";
 import { TelemetryError } from "./errors.js";
 
-const DAYS_MIN = 1;
-const DAYS_MAX = 30;
 const DAYS_DEFAULT = 7;
 
 export const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
@@ -20,7 +18,7 @@ export const integerLike = z
   .transform(Math.trunc);
 
 const countSchema = integerLike.transform(clampCount);
-const daysSchema = integerLike.transform((n) => clamp(n, DAYS_MIN, DAYS_MAX));
+const daysSchema = integerLike.transform((n) => clamp(n, 1, SUMMARY_MAX_DAYS));
 
 /** One item of an ingest body, validated and clamped. */
 export interface EventCount {

@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import request from "supertest";
 import type { RequestListener } from "node:http";
 import { createApp } from "../../src/app.js";
+import { createOperations, type Operations } from "../../src/runtime.js";
 import { createViewerResolver } from "../../src/auth/session.js";
 import { mintSessionToken } from "../../src/auth/token.js";
 import { loadCatalog } from "../../src/catalog/catalog.js";
@@ -25,6 +26,8 @@ export interface TestApp {
   config: Config;
   store: Store;
   telemetry: TelemetryService;
+  /** Readiness, the pool's figures, tick claims (the composition root's, over this app's store). */
+  operations: Operations;
   /** The stored (hashed) viewer id of a session's viewer id. */
   hash: Hasher;
   /** Every log line written so far, parsed. */
@@ -55,12 +58,14 @@ export function buildTestApp(databaseUrl: string, env: Record<string, string> = 
   const logger = createLogger(config.logLevel, sink);
   const store = openStore({ databaseUrl, poolSize: 4, statementTimeoutMs: config.statementTimeoutMs, logger });
   const telemetry = createTelemetryService({ store, config, catalog: loadCatalog(config.telemetry.catalogFile), logger, ...opts });
-  const app = createApp({ config, telemetry, resolveViewer: createViewerResolver(config), logger });
+  const operations = createOperations(store, logger);
+  const app = createApp({ config, telemetry, ready: operations.ready, resolveViewer: createViewerResolver(config), logger });
   return {
     app,
     config,
     store,
     telemetry,
+    operations,
     hash: createViewerHasher(config.idSecret),
     rawLogs,
     get logs() {

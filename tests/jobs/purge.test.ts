@@ -1,7 +1,7 @@
 import pg from "pg";
 import request from "supertest";
 import { purge as runPurge } from "../helpers/jobs.js";
-import { LOCK_KEYS } from "../../src/store/advisory-lock.js";
+import { LOCKS } from "../../src/store/locks.js";
 import type { Store } from "../../src/store/connection.js";
 import { buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
@@ -124,7 +124,7 @@ test("only one process purges at a time: a held lock means this run skips", asyn
   const holder = new pg.Client({ connectionString: db.url });
   await holder.connect();
   try {
-    await holder.query("SELECT pg_advisory_lock($1)", [LOCK_KEYS.purge.toString()]);
+    await holder.query("SELECT pg_advisory_lock($1)", [LOCKS.purge.toString()]);
     const result = await runPurge(store, { retentionDays: 30, trigger: "cron" });
     expect(result.skipped).toBe(true);
     expect(result.rows).toBe(0);

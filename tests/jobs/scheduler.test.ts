@@ -19,7 +19,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const schedulerOf = (t: TestApp) => createScheduler(t.telemetry, { purgeCron: "17 3 * * *" }, createLogger("silent"));
+const schedulerOf = (t: TestApp) => createScheduler(t.telemetry, { purgeCron: "17 3 * * *", claimTick: t.operations.claimTick }, createLogger("silent"));
 
 test("each purge tick runs on exactly one of two replicas, and purges", async () => {
   await seedRows(db, "expired-viewer", "suggestion_shown", new Date(Date.now() - 3 * 86_400_000), 5);
@@ -49,7 +49,7 @@ test("a tick whose work fails is logged, never thrown: the process stays up", as
   const lines: string[] = [];
   const { Writable } = await import("node:stream");
   const logger = createLogger("info", new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
-  const broken = createScheduler({ ...a.telemetry, claimTick: async () => true, purge: async () => Promise.reject(new Error("disk full")) }, { purgeCron: "17 3 * * *" }, logger);
+  const broken = createScheduler({ ...a.telemetry, purge: async () => Promise.reject(new Error("disk full")) }, { purgeCron: "17 3 * * *", claimTick: async () => true }, logger);
   expect(await broken.tick("purge", new Date())).toBe(false);
   expect(lines.join("")).toMatch(/"job":"purge".*"purge failed"/);
 });

@@ -130,7 +130,13 @@ describe("Fetch handler", () => {
     const put = await proxy()(new Request("https://a/api/telemetry", { method: "PUT", body: "{}" }));
     const other = await createTelemetryProxy({ serviceUrl, log: () => {} })(new Request("https://a/api/telemetry/../../admin"));
     const sneaky = await proxy()(new Request("https://a/api/telemetry/dashboard/..%2f..%2fexplain"));
-    expect(put.status).toBe(405);
+    // A known path asked with another method: the contract's 405, saying which methods it takes.
+    expect([put.status, put.headers.get("allow"), await put.json()]).toEqual([405, "GET, POST, DELETE", { ok: false, error: "method_not_allowed" }]);
+    const postSummary = await proxy()(new Request("https://a/api/telemetry/summary", { method: "POST", body: "{}" }));
+    expect([postSummary.status, postSummary.headers.get("allow")]).toEqual([405, "GET"]);
+    // An unknown path is 404 whatever the method.
+    const postElsewhere = await proxy()(new Request("https://a/api/telemetry/admin", { method: "POST", body: "{}" }));
+    expect([postElsewhere.status, await postElsewhere.json()]).toEqual([404, { ok: false, error: "not_found" }]);
     expect(other.status).toBe(404);
     expect(sneaky.status).toBe(404);
     expect(seen).toHaveLength(0);

@@ -6,6 +6,7 @@
 import request from "supertest";
 import { BINDING_HEADER } from "../../src/contract/index.js";
 import { createSubjectHasher } from "../../src/telemetry/identity.js";
+import { LOCK_SPACES } from "../../src/store/locks.js";
 import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp, useTestApp } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
 import { seedRows, type TestDatabase } from "../helpers/database.js";
@@ -126,7 +127,7 @@ test("a binding asked for while the viewer is being erased is older than the era
   const erasing = await db.sql.connect();
   try {
     await erasing.query("BEGIN");
-    await erasing.query("SELECT pg_advisory_xact_lock(1952541804, $1)", [rows[0]!.k]);
+    await erasing.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_SPACES.viewer, rows[0]!.k]);
     const started = Date.now();
     const during = await bindingFor(t, viewer); // answered at once: never waits on the erasure
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -66,7 +66,7 @@ test("today's runner upgrades it: nothing counted is lost, and the new code serv
   const { rows: functions } = await db.sql.query(
     "SELECT proname, count(*)::int AS n FROM pg_proc WHERE proname LIKE 'tally\\_%' GROUP BY 1 ORDER BY 1",
   );
-  expect(functions).toEqual(readFunctions().map((f) => ({ proname: f.name, n: 1 })));
+  expect(functions).toEqual(readFunctions().map((f) => ({ proname: f.name, n: 1 })).sort((a, b) => a.proname.localeCompare(b.proname)));
 
   // Idempotency keys were 24-hour bookkeeping in plain text: dropped by the upgrade (documented).
   expect((await db.sql.query("SELECT count(*)::int AS n FROM telemetry_idempotency")).rows[0].n).toBe(0);

@@ -17,10 +17,12 @@
 import {
   BINDING_HEADER,
   BINDING_PATTERN,
+  ERROR_STATUS,
   IDEMPOTENCY_KEY_PATTERN,
   isCrossSiteWrite,
   REQUEST_ID_PATTERN,
   sessionCookie,
+  type ErrorCode,
 } from "../../../src/contract/index.js";
 
 export interface TelemetryProxyOptions {
@@ -59,9 +61,10 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 /** Largest body forwarded, in bytes; the service refuses anything over 4 KiB anyway. */
 const MAX_BODY_BYTES = 8 * 1024;
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
+/** The contract's error answer: `{"ok":false,"error":code}` with the code's status. */
+function refuse(code: ErrorCode, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ ok: false, error: code }), {
+    status: ERROR_STATUS[code],
     headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
   });
 }
@@ -83,6 +86,14 @@ function pickCookies(header: string | null, names: ReadonlySet<string>): string 
 }
 
 /** Maps a proxied request to the service route, or null when there is none. */
+/** The methods each of the proxy's paths answers (a known path asked with another method: 405 with Allow). */
+function allowedMethods(subpath: string): string | null {
+  const path = subpath.replace(/\/+$/, "");
+  if (path === "") return "GET, POST, DELETE";
+  if (path === "/summary" || path === "/binding" || path === "/dashboard" || /^\/dashboard\/[A-Za-z0-9._-]+$/.test(path)) return "GET";
+  return null;
+}
+
 function route(method: string, subpath: string, search: URLSearchParams): string | null {
   const path = subpath.replace(/\/+$/, "");
   if (path === "" || path === "/summary") {
@@ -168,10 +179,14 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
       // Mounted somewhere else than basePath says: every count would be refused, so say so once.
       if (!warnedPath) log(`@tally/proxy: a request arrived outside basePath (${basePath}); set basePath to where the route is mounted`);
       warnedPath = true;
-      return json(404, { ok: false, error: "not_found" }, idHeader);
+      return refuse("not_found", idHeader);
     }
-    const target = route(request.method, url.pathname.slice(basePath.length), url.searchParams);
-    if (!target) return json(request.method === "GET" ? 404 : 405, { ok: false, error: "not_found" }, idHeader);
+    const subpath = url.pathname.slice(basePath.length);
+    const target = route(request.method, subpath, url.searchParams);
+    if (!target) {
+      const allow = allowedMethods(subpath);
+      return allow ? refuse("method_not_allowed", { ...idHeader, allow }) : refuse("not_found", idHeader);
+    }
     const crossSite = isCrossSiteWrite(
       {
         method: request.method,
@@ -181,13 +196,13 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
       },
       options.allowedOrigins ?? [],
     );
-    if (crossSite) return json(403, { ok: false, error: "cross_site" }, idHeader);
+    if (crossSite) return refuse("cross_site", idHeader);
 
     if (!service) {
       // Logged on first use, not at load: a build that evaluates the route module stays quiet and never fails.
       if (!warned) log("@tally/proxy: serviceUrl is not set to an http(s) URL (is TALLY_URL set?); answering 503 proxy_not_configured");
       warned = true;
-      return json(503, { ok: false, error: "proxy_not_configured" }, idHeader);
+      return refuse("proxy_not_configured", idHeader);
     }
 
     if (target === "/ingest" && request.headers.get("sec-gpc") === "1" && !options.forwardDespiteGlobalPrivacyControl) {
@@ -203,20 +218,20 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
     const idempotencyKey = request.headers.get("idempotency-key");
     if (idempotencyKey !== null) {
       // Dropping a malformed key would turn every retry into a new count: refuse it, as the service does.
-      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) return json(400, { ok: false, error: "invalid_body" }, idHeader);
+      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) return refuse("invalid_body", idHeader);
       headers["idempotency-key"] = idempotencyKey;
     }
     const binding = request.headers.get(BINDING_HEADER);
     if (binding !== null) {
       // Dropped, a count tracked under another session would be stored under this one: refused as the service would.
-      if (!BINDING_PATTERN.test(binding)) return json(409, { ok: false, error: "session_mismatch" }, idHeader);
+      if (!BINDING_PATTERN.test(binding)) return refuse("session_mismatch", idHeader);
       headers[BINDING_HEADER] = binding;
     }
 
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (target === "/ingest") {
       const read = await readLimited(request.body, MAX_BODY_BYTES).catch(() => undefined);
-      if (read === null) return json(413, { ok: false, error: "payload_too_large" }, idHeader);
+      if (read === null) return refuse("payload_too_large", idHeader);
       body = read ?? new Uint8Array(0); // an aborted upload forwards nothing: the service answers invalid_body
       headers["content-type"] = request.headers.get("content-type") ?? "application/json";
     }
@@ -239,7 +254,7 @@ export function createTelemetryProxy(options: TelemetryProxyOptions): FetchHandl
       // Duck-typed: the DOMException may come from another realm than this module's Error.
       const name = (err as { name?: unknown } | null)?.name;
       const timedOut = name === "TimeoutError" || name === "AbortError";
-      return json(timedOut ? 504 : 502, { ok: false, error: timedOut ? "upstream_timeout" : "upstream_unavailable" }, idHeader);
+      return refuse(timedOut ? "upstream_timeout" : "upstream_unavailable", idHeader);
     }
   };
 }

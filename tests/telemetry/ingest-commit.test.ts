@@ -1,11 +1,12 @@
-// Group commit (telemetry/batcher.ts with the real commit of telemetry/record.ts)
+// Group commit (telemetry/batcher.ts with the real commit of telemetry/ingest-commit.ts)
 // on a real database: requests are coalesced, each is answered only after its
 // own batch commits, and a failed batch fails exactly its own requests.
 import request from "supertest";
 import { createLogger } from "../../src/logger.js";
 import type { Store } from "../../src/store/connection.js";
-import type { IngestOutcome, IngestRequest } from "../../src/telemetry/batch-plan.js";
-import { createIngestBatcher as createBatcherOfRecord } from "../../src/telemetry/record.js";
+import type { IngestOutcome } from "../../src/store/ingest.js";
+import type { IngestRequest } from "../../src/telemetry/batch-plan.js";
+import { createIngestBatcher as createBatcherOfCommit } from "../../src/telemetry/ingest-commit.js";
 import { bearer, buildTestApp, newViewer } from "../helpers/app.js";
 import { countRows, createTestDatabase, storeFor, type TestDatabase } from "../helpers/database.js";
 
@@ -33,7 +34,7 @@ const one = (viewerId: string, count = 1, key: string | null = null): IngestRequ
 
 /** A batcher over the real store, with the commit the service uses. */
 const createIngestBatcher = (s: Store, opts: { rateLimit: number; maxWaitMs: number; maxRows: number }) =>
-  createBatcherOfRecord(s, createLogger("silent"), opts.rateLimit, opts);
+  createBatcherOfCommit(s, createLogger("silent"), opts);
 
 async function rollupTotal(where = ""): Promise<number> {
   const { rows } = await db.sql.query(`SELECT coalesce(sum(count), 0)::int AS n FROM telemetry_daily ${where}`);
