@@ -2,7 +2,7 @@
 // (bench/results/latest.json), for the terminal and for README's
 // "Performance" section, between the markers below. README's figures come
 // only from here: `node bench/readme.mjs` regenerates them from latest.json,
-// and tests/docs/readme.test.ts fails when README and latest.json disagree.
+// and tests/unit/bench/readme.test.ts fails when README and latest.json disagree.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 

@@ -154,7 +154,7 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Half the request deadline: a statement is cancelled before its request times out. */
   readonly statementTimeoutMs: number;
-  /** Group commit of ingest requests (store/ingest-batcher.ts). */
+  /** Group commit of ingest requests (telemetry/ingest-commit.ts). */
   readonly ingestBatching: { readonly maxWaitMs: number; readonly maxRows: number };
   readonly dataDir: string;
   /** How long start-up waits for another process's migration before giving up. */

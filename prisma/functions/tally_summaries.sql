@@ -1,5 +1,6 @@
--- The summaries of several GET /summary requests in one call (src/telemetry
--- summarize.ts coalesces the requests that arrive together): per request, its
+-- The summaries of several GET /summary requests in one call (the service's
+-- group read, src/telemetry/service.ts, coalesces the requests that arrive
+-- together; src/store/summary.ts calls this): per request, its
 -- window — now, since = now − days × 24 h — and its counts, per event (or per
 -- UTC day and event when p_per_day), only those above zero. A request with no
 -- counts still has its one row (event NULL), so its window is known.

@@ -129,7 +129,7 @@ export function createTelemetryService({ store, config, catalog, logger, metrics
       const started = performance.now();
       const read = await summaries.submit({ viewerId: hashViewer(viewer), days, perDay: withSeries });
       metrics.summaryRead((performance.now() - started) / 1000);
-      return buildSummary(catalog, days, read, withSeries);
+      return buildSummary(catalog, read, { days, series: withSeries });
     },
 
     async forget(viewer, opts = {}) {

@@ -28,7 +28,7 @@ function windowDays(since: Date, now: Date): string[] {
  * event with the series); with the series, totals are the sums of the series,
  * so the two always agree.
  */
-export function buildSummary(catalog: Catalog, days: number, read: SummaryRows, withSeries: boolean): Summary {
+export function buildSummary(catalog: Catalog, read: SummaryRows, { days, series: withSeries }: { days: number; series: boolean }): Summary {
   const counts: Record<string, number> = {};
   for (const name of catalog.names) counts[name] = 0;
   if (!withSeries) {

@@ -13,7 +13,7 @@ export interface TestDatabase {
 
 function env(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through jest (global-setup.ts)`);
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (tests/helpers/global-setup.mjs)`);
   return value;
 }
 
