@@ -220,9 +220,10 @@ export class ConfigError extends Error {
  * `forget` the database and the id secret (it hashes an id); `database` only
  * the database (migrate, report, explain, purge: none hashes an id or checks
  * a session); `sessions` (`tally doctor`) the session settings only; `token`
- * (minting a development session) nothing, and never in production.
+ * (minting a development session) nothing, and never in production; `catalog`
+ * (`tally types`) only the catalog.
  */
-export type ConfigPurpose = "serve" | "forget" | "database" | "token" | "sessions";
+export type ConfigPurpose = "serve" | "forget" | "database" | "token" | "sessions" | "catalog";
 
 /** The environment variables tally reads: the documented configuration (README, .env.example and docker-compose.yml list the same). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
@@ -255,7 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, purpose: Con
     const serving = purpose === "serve";
     const missing: string[] = [];
     const sessions = serving || purpose === "sessions";
-    if (purpose !== "sessions" && !e.DATABASE_URL) missing.push("DATABASE_URL");
+    if (purpose !== "sessions" && purpose !== "catalog" && !e.DATABASE_URL) missing.push("DATABASE_URL");
     if ((serving || purpose === "forget") && !e.TELEMETRY_ID_SECRET) missing.push("TELEMETRY_ID_SECRET");
     if (sessions && e.AUTH_MODE === "jwt" && !e.SESSION_SECRET && !e.SESSION_JWKS_URL) missing.push("SESSION_SECRET or SESSION_JWKS_URL");
     if (sessions && e.AUTH_MODE === "introspect" && !e.AUTH_INTROSPECT_URL) missing.push("AUTH_INTROSPECT_URL");

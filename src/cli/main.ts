@@ -19,6 +19,7 @@ const USAGE = `usage: tally <command> [options]
                                           counts across viewers (k-anonymous; same as GET /report)
   forget --viewer ID [--dry-run] [--json] erase one viewer's rows
   doctor                                  read a session token from stdin: accepted, or why not
+  types                                   print the catalog's event and rate names as a .d.ts (for createTelemetry<EventName>())
   token --viewer ID [--ttl SECONDS]       development only: mint a session JWT`;
 
 class UsageError extends Error {}
@@ -174,7 +175,7 @@ async function run(command: string | undefined, args: string[]): Promise<number>
   }
   // Each command needs only what it uses: in production `serve` needs every secret (checked for
   // safety); `forget` the database and the id secret (it hashes an id); the others only the database.
-  const purposes: Record<string, ConfigPurpose> = { serve: "serve", token: "token", forget: "forget", doctor: "sessions" };
+  const purposes: Record<string, ConfigPurpose> = { serve: "serve", token: "token", forget: "forget", doctor: "sessions", types: "catalog" };
   const config = loadConfig(process.env, purposes[command] ?? "database");
   switch (command) {
     case "serve":
@@ -267,6 +268,13 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const { accepted, lines } = await diagnose(input, config);
       print(lines.join("\n"));
       return accepted ? 0 : 1;
+    }
+    case "types": {
+      flags(args, {});
+      const [{ loadCatalog }, { catalogTypes }] = await Promise.all([import("../catalog/catalog.js"), import("../catalog/types.js")]);
+      const file = config.telemetry.catalogFile;
+      print(catalogTypes(loadCatalog(file), file ? `TELEMETRY_CATALOG (${file.split(/[\\/]/).pop()})` : "the default catalog").trimEnd());
+      return 0;
     }
     case "token": {
       const f = flags(args, { viewer: "string", ttl: "string" });

@@ -84,11 +84,23 @@ const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "output"): Json 
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: jsonSchema(schema) } } });
 
-/** One response per status the route can answer with an error, listing its codes. */
+/**
+ * One response per status the route can answer with an error: the shared
+ * Error shape (components.schemas.Error, one type in a generated client),
+ * narrowed to the codes this route answers with at this status.
+ */
 function errors(codes: readonly ErrorCode[]): Record<string, unknown> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
-  return Object.fromEntries([...byStatus].map(([status, list]) => [String(status), json(errorBody(list), list.join(", "))]));
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: list.join(", "),
+        content: { "application/json": { schema: { allOf: [{ $ref: "#/components/schemas/Error" }, { type: "object", properties: { error: { enum: list } } }] } } },
+      },
+    ]),
+  );
 }
 
 /** Query parameters from a zod object (each property's input schema). */
@@ -113,12 +125,21 @@ const requestId = {
 };
 const session = [{ bearerSession: [] }, { sessionCookie: [] }];
 
-/** The document for this catalog (events and rates are part of the schemas). `reportEnabled`: REPORT_TOKEN is set. */
-export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieName: string; reportEnabled: boolean }): Json {
+/** An operation anyone may call: no session, no token (OpenAPI says so with an empty security list). */
+const PUBLIC: never[] = [];
+
+/**
+ * The document for this catalog (events and rates are part of the schemas).
+ * `reportEnabled`: REPORT_TOKEN is set. Every operation has an operationId
+ * (what client generators name their functions after); tests/http/openapi.test.ts
+ * lints it with Redocly's recommended rules.
+ */
+export function buildOpenApi(catalog: Catalog, opts: { version: string; license: string; cookieName: string; reportEnabled: boolean }): Json {
   const r = responseSchemas(catalog);
   const paths: Json = {
     "/ingest": {
       post: {
+        operationId: "recordCounts",
         summary: "Store counts for the session's viewer",
         description: "One item or a batch; counts are clamped. Answered after commit. Writes from another site are refused.",
         security: session,
@@ -156,6 +177,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
     },
     "/binding": {
       get: {
+        operationId: "issueBinding",
         summary: "A session binding for the counts the emitter tracks under this session",
         description: "Names nobody: an issue time, a nonce and a MAC over the session's viewer. Sent back with each count in the Tally-Binding header, it lets tally refuse a count tracked under another viewer's session (a shared browser) or before an erasure.",
         security: session,
@@ -165,6 +187,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
     },
     "/summary": {
       get: {
+        operationId: "getSummary",
         summary: "The session viewer's own counts",
         security: session,
         parameters: [requestId, ...queryParameters(summaryQuerySchema, { days: "Window in days: integer-like, clamped to 1..30 (default 7).", series: "`day`: add per-UTC-day counts." })],
@@ -176,6 +199,7 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
     },
     "/me": {
       delete: {
+        operationId: "eraseMe",
         summary: "Erase everything stored for the session's viewer",
         description: "Works with telemetry switched off. Leaves a tombstone (25 h): a count whose binding was issued before the erasure is refused (410 erased).",
         security: session,
@@ -183,14 +207,31 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
         responses: { "200": json(r.erased, "Rows erased"), ...errors([...SESSION, "cross_site", "store_unavailable", ...ALWAYS]) },
       },
     },
-    "/healthz": { get: { summary: "Liveness", responses: { "200": json(r.ok, "The process answers"), ...errors(ALWAYS) } } },
-    "/readyz": { get: { summary: "Readiness: the database answers", responses: { "200": json(r.ok, "Ready"), ...errors(["store_unavailable", ...ALWAYS]) } } },
-    "/explain": { get: { summary: "What tally collects, keeps and never collects (the privacy manifest)", responses: { "200": json(r.explain, "The manifest"), ...errors(ALWAYS) } } },
-    "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } } } },
+    "/healthz": { get: { operationId: "getLiveness", summary: "Liveness", security: PUBLIC, responses: { "200": json(r.ok, "The process answers"), ...errors(ALWAYS) } } },
+    "/readyz": {
+      get: { operationId: "getReadiness", summary: "Readiness: the database answers", security: PUBLIC, responses: { "200": json(r.ok, "Ready"), ...errors(["store_unavailable", ...ALWAYS]) } },
+    },
+    "/explain": {
+      get: {
+        operationId: "getPrivacyManifest",
+        summary: "What tally collects, keeps and never collects (the privacy manifest)",
+        security: PUBLIC,
+        responses: { "200": json(r.explain, "The manifest"), ...errors(ALWAYS) },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "getOpenApiDocument",
+        summary: "This document",
+        security: PUBLIC,
+        responses: { "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } }, ...errors(ALWAYS) },
+      },
+    },
   };
   if (opts.reportEnabled) {
     paths["/report"] = {
       get: {
+        operationId: "getReport",
         summary: "Counts across all viewers, k-anonymous",
         description:
           "Cells (closed UTC day × event) resting on fewer than `minViewers` distinct viewers are null; totals and rates are computed from shown cells only. Days not closed yet are listed in `inProgress`, with no figures. `days`, or `from` and `to` (UTC days, inclusive).",
@@ -207,7 +248,12 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
       },
     };
     paths["/report/page"] = {
-      get: { summary: "The report as an HTML page (asks for the token, then reads /report)", responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } } },
+      get: {
+        operationId: "getReportPage",
+        summary: "The report as an HTML page (asks for the token, then reads /report)",
+        security: PUBLIC,
+        responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } }, ...errors(ALWAYS) },
+      },
     };
   }
   return {
@@ -216,7 +262,10 @@ export function buildOpenApi(catalog: Catalog, opts: { version: string; cookieNa
       title: "tally",
       version: opts.version,
       description: "Counts-only, privacy-safe product telemetry. Any other path answers 404 with `{\"ok\":false,\"error\":\"not_found\"}`.",
+      license: { name: opts.license, identifier: opts.license },
     },
+    // Relative: the document is served by the service it describes, wherever that is mounted.
+    servers: [{ url: "/", description: "This tally service" }],
     paths,
     components: {
       schemas: { Error: jsonSchema(errorBody(Object.keys(ERROR_STATUS) as ErrorCode[])) },

@@ -104,7 +104,7 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
     "/openapi.json",
     endpoint(ctx, "/openapi.json", () => {
       openapi ??= JSON.stringify(
-        buildOpenApi(telemetry.catalog, { version: packageVersion(), cookieName: config.auth.cookieName, reportEnabled: config.reportToken !== undefined }),
+        buildOpenApi(telemetry.catalog, { ...packageInfo(), cookieName: config.auth.cookieName, reportEnabled: config.reportToken !== undefined }),
       );
       return { body: openapi, type: "application/json; charset=utf-8" };
     }),
@@ -122,11 +122,13 @@ export function registerRoutes(app: Express, ctx: EndpointContext, { config, tel
   );
 }
 
-function packageVersion(): string {
+/** The package's version and licence (package.json), as the OpenAPI document's info states them. */
+function packageInfo(): { version: string; license: string } {
   try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string; license: string };
+    return { version: pkg.version, license: pkg.license };
   } catch {
-    return "0.0.0";
+    return { version: "0.0.0", license: "MIT" };
   }
 }
 

@@ -34,12 +34,12 @@ export function createMetrics(): Metrics {
   const batchRequests = new Histogram({ ...r, name: "tally_ingest_batch_requests", help: "Requests per group commit.", buckets: [1, 2, 5, 10, 20, 50, 100, 200] });
   const batchRows = new Histogram({ ...r, name: "tally_ingest_batch_rows", help: "Rows of counts per group commit.", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000] });
   const commitSeconds = new Histogram({ ...r, name: "tally_ingest_commit_seconds", help: "Time the store took for one group commit.", buckets: LATENCY_BUCKETS });
-  const summarySeconds = new Histogram({ ...r, name: "tally_summary_seconds", help: "Time to read one summary (group read included).", buckets: LATENCY_BUCKETS });
+  const summarySeconds = new Histogram({ ...r, name: "tally_summaries_duration_seconds", help: "Time to read one viewer's summary for GET /summary (group read included).", buckets: LATENCY_BUCKETS });
   const storeErrors = new Counter({ ...r, name: "tally_store_errors_total", help: "Store failures by kind: unavailable, transient (retried), other.", labelNames: ["kind"] as const });
   const jobRuns = new Counter({ ...r, name: "tally_job_runs_total", help: "Purge and aggregation runs by outcome: ok, failed, skipped.", labelNames: ["job", "outcome"] as const });
   const jobSeconds = new Histogram({ ...r, name: "tally_job_duration_seconds", help: "Duration of purge and aggregation runs.", labelNames: ["job"] as const, buckets: JOB_BUCKETS });
   const partitions = new Counter({ ...r, name: "tally_purge_partitions_dropped_total", help: "Day partitions dropped by the purge." });
-  const days = new Counter({ ...r, name: "tally_aggregate_days_total", help: "UTC days aggregated by this replica (by the hourly job or a purge)." });
+  const days = new Counter({ ...r, name: "tally_aggregated_dates_total", help: "UTC dates (closed days) aggregated by this replica (by the hourly job or a purge)." });
   // Across a cluster's workers: the latest, not the sum.
   const lastSuccess = new Gauge({ ...r, name: "tally_job_last_success_timestamp_seconds", help: "When a job last succeeded (Unix time), by job.", labelNames: ["job"] as const, aggregator: "max" });
 

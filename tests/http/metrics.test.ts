@@ -9,6 +9,7 @@ import { startService, type RunningService } from "../../src/server.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 import { TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor } from "../helpers/app.js";
 import { createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
+import { promtoolFindings } from "../helpers/promtool.js";
 
 /** Every series README "Metrics" documents (besides prom-client's process defaults). */
 const DOCUMENTED = [
@@ -19,13 +20,13 @@ const DOCUMENTED = [
   "tally_ingest_batch_requests",
   "tally_ingest_batch_rows",
   "tally_ingest_commit_seconds",
-  "tally_summary_seconds",
+  "tally_summaries_duration_seconds",
   "tally_store_errors_total",
   "tally_db_pool_connections",
   "tally_job_runs_total",
   "tally_job_duration_seconds",
   "tally_purge_partitions_dropped_total",
-  "tally_aggregate_days_total",
+  "tally_aggregated_dates_total",
   "tally_job_last_success_timestamp_seconds",
 ];
 
@@ -95,7 +96,7 @@ test("the documented series are exposed, count what happened, and carry no viewe
   expect(value(text, 'tally_ingest_requests_total{outcome="no_viewer"}')).toBe(1);
   // Retries go through the group commit too (the key is looked up there): 3 × 4 rows twice.
   expect(value(text, "tally_ingest_batch_rows_sum")).toBe(24);
-  expect(value(text, "tally_summary_seconds_count")).toBe(3);
+  expect(value(text, "tally_summaries_duration_seconds_count")).toBe(3);
   expect(value(text, 'tally_http_requests_total{route="/report",status="200"}')).toBe(1);
   expect(value(text, 'tally_db_pool_connections{state="waiting"}')).toBe(0);
 
@@ -126,7 +127,7 @@ test("jobs report their runs: purge and aggregation, with their figures and last
   // Days aggregated count wherever they were aggregated (every closed day of the window, by the purge and the
   // report before it; the hourly job found none left). No figure of a day's counts is a metric.
   const claimed = Number((await db.sql.query("SELECT count(*) AS n FROM telemetry_aggregated_day")).rows[0].n);
-  expect(value(after, "tally_aggregate_days_total")).toBe(claimed);
+  expect(value(after, "tally_aggregated_dates_total")).toBe(claimed);
   expect(claimed).toBeGreaterThanOrEqual(31);
   expect(after).not.toContain("tally_job_rows_total");
   expect(value(after, 'tally_job_runs_total{job="purge",outcome="ok"}')).toBe(1);
@@ -134,6 +135,15 @@ test("jobs report their runs: purge and aggregation, with their figures and last
   expect(value(after, 'tally_job_duration_seconds_count{job="purge"}')).toBe(1);
   expect(value(after, 'tally_job_last_success_timestamp_seconds{job="purge"}')).toBeGreaterThanOrEqual(Math.floor(started));
   expect(value(after, 'tally_job_last_success_timestamp_seconds{job="aggregate"}')).toBeGreaterThanOrEqual(Math.floor(started));
+});
+
+test("`promtool check metrics` (Prometheus's linter) finds nothing to say about any tally_* series after traffic and jobs", async () => {
+  const text = await scrape();
+  expect(text).toContain("tally_summaries_duration_seconds_count");
+  const findings = promtoolFindings(text);
+  expect(findings.filter((f) => f.startsWith("tally_"))).toEqual([]);
+  // What remains is prom-client's own naming of Node's defaults (nodejs_active_*_total gauges), not tally's.
+  expect(findings.every((f) => f.startsWith("nodejs_active_"))).toBe(true);
 });
 
 test("only GET /metrics is served on the metrics port; the public port has no /metrics", async () => {

@@ -28,6 +28,19 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** A schema with the document's `#/components/schemas/…` references replaced by what they name (ajv compiles schemas alone). */
+function deref(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(deref);
+  if (!schema || typeof schema !== "object") return schema;
+  const ref = (schema as { $ref?: unknown }).$ref;
+  if (typeof ref === "string") {
+    const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
+    if (!name || !doc.components.schemas[name]) throw new Error(`unresolved $ref ${ref}`);
+    return deref(doc.components.schemas[name]);
+  }
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, deref(v)]));
+}
+
 /** Validates a real response against the document; remembers the operation as exercised. */
 function conforms(path: string, method: string, res: request.Response): void {
   const operation = doc.paths[path]?.[method];
@@ -38,7 +51,7 @@ function conforms(path: string, method: string, res: request.Response): void {
   const media = documented.content?.[type];
   if (!media) throw new Error(`${method.toUpperCase()} ${path} ${res.status} answered ${type}, not documented`);
   const body = type === "application/json" ? res.body : res.text;
-  const validate = ajv.compile(media.schema);
+  const validate = ajv.compile(deref(media.schema) as object);
   if (!validate(body)) throw new Error(`${method.toUpperCase()} ${path} ${res.status}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 300)}`);
   exercised.add(`${method} ${path}`);
 }
