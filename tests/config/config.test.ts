@@ -21,7 +21,7 @@ describe("configuration", () => {
       auth: { mode: "jwt", cookieName: "session", cacheSeconds: 30, allowDevViewer: false },
       requestTimeoutMs: 10_000,
       statementTimeoutMs: 5_000,
-      ingestBatching: { maxWaitMs: 2, maxRows: 100 },
+      ingestBatching: { maxWaitMs: 2, maxRows: 500 },
     });
     expect(c.idSecret).toBe(DEV_ID_SECRET);
     expect(Object.isFrozen(c) && Object.isFrozen(c.auth)).toBe(true);
