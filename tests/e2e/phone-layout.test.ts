@@ -64,7 +64,7 @@ async function layout(page: Page): Promise<Layout> {
   return page.evaluate(() => {
     const svg = document.querySelector("#chart svg") as SVGSVGElement;
     const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-    const texts = [...svg.querySelectorAll("text")];
+    const texts = Array.from(svg.querySelectorAll("text"));
     return {
       scrollWidth: document.documentElement.scrollWidth,
       innerWidth: window.innerWidth,
@@ -75,14 +75,14 @@ async function layout(page: Page): Promise<Layout> {
           return box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5;
         })
         .map((t) => t.textContent ?? ""),
-      overlapping: [...svg.querySelectorAll("text.x-tick")]
+      overlapping: Array.from(svg.querySelectorAll("text.x-tick"))
         .map((t) => ({ text: t.textContent ?? "", box: t.getBoundingClientRect() }))
         .sort((a, b) => a.box.left - b.box.left)
         .filter((t, i, all) => i > 0 && all[i - 1]!.box.right > t.box.left)
         .map((t) => t.text),
-      yTicks: [...svg.querySelectorAll("text.y-tick")].map((t) => Number(t.textContent)),
-      groups: [...document.querySelectorAll(".toggle")].map((g) => {
-        const buttons = [...g.querySelectorAll("button")];
+      yTicks: Array.from(svg.querySelectorAll("text.y-tick")).map((t) => Number(t.textContent)),
+      groups: Array.from(document.querySelectorAll(".toggle")).map((g) => {
+        const buttons = Array.from(g.querySelectorAll("button"));
         return {
           tops: [...new Set(buttons.map((b) => Math.round(b.getBoundingClientRect().top)))],
           wrapped: buttons.some((b) => {
