@@ -10,7 +10,7 @@
 //   npm run bench:profile -- --cli=PATH       another build's dist/cli/main.js (to compare)
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,8 +28,9 @@ const START_FLAGS = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "ut
 const BARE = process.argv.includes("--bare");
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 20_000);
-const SESSION_SECRET = "bench-session-secret-0123456789abcdef0123456789";
-const ID_SECRET = "0123456789abcdef".repeat(4);
+// Made per run: any secret written in the repository is public, and production refuses it.
+const SESSION_SECRET = randomBytes(32).toString("hex");
+const ID_SECRET = randomBytes(32).toString("hex");
 const SERVER = process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 const BUCKETS = [

@@ -25,7 +25,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mintSessionToken } from "../dist/auth/token.js";
 import { migrate } from "../dist/store/migrate.js";
 import { createViewerHasher } from "../dist/telemetry/identity.js";
@@ -84,12 +84,13 @@ const SERVERS = arg("servers")?.split(",").map((x) => x.replace(/\s*×\s*/, " ×
 if (ONLY && !["ingest", "summary", "purge", "report"].includes(ONLY)) throw new Error(`unknown --only=${ONLY}; one of ingest, summary, purge, report`);
 /** The report scenario's size: 10 M rows over 30 UTC days from 20 000 viewers (BENCH_REPORT_ROWS to change). */
 const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 10_000_000);
-const REPORT_TOKEN = "bench-report-token-0123456789abcdef";
+// Secrets made per run: any secret written in the repository is public, and production refuses it.
+const REPORT_TOKEN = randomBytes(24).toString("hex");
 const ROWS = process.argv.includes("--10m") ? 10_000_000 : 1_000_000;
 const HEAVY_ROWS = 100_000; // ~24 000 of them in any 7-day window
 const PURGE_DAY_ROWS = 300_000;
-const SESSION_SECRET = "bench-session-secret-0123456789abcdef0123456789";
-const ID_SECRET = "0123456789abcdef".repeat(4);
+const SESSION_SECRET = randomBytes(32).toString("hex");
+const ID_SECRET = randomBytes(32).toString("hex");
 const EVENTS = ["suggestion_shown", "suggestion_accepted", "suggestion_skipped", "suggestion_edited", "suggestion_undo"];
 const hash = createViewerHasher(ID_SECRET);
 const children = new Set();

@@ -6,7 +6,7 @@ import request from "supertest";
 import { createJwtResolver, type VerifiedSession } from "../../src/auth/jwt.js";
 import { Lru } from "../../src/lib/lru.js";
 import { loadConfig } from "../../src/config.js";
-import { buildTestApp, newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor, type TestApp } from "../helpers/app.js";
+import { buildTestApp, newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor, type TestApp, randomSecret } from "../helpers/app.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -85,7 +85,7 @@ describe("JWT sessions (HS256)", () => {
   });
 
   test("a token signed with another key is refused", async () => {
-    const token = await tokenFor(newViewer(), { secret: "another-secret-another-secret-another-secret" });
+    const token = await tokenFor(newViewer(), { secret: randomSecret() });
     expect(await summaryStatus(t, { authorization: `Bearer ${token}` })).toBe(401);
   });
 
@@ -228,7 +228,7 @@ describe("verified-token cache", () => {
   test("a refused token is never cached", async () => {
     const cache = new Lru<string, VerifiedSession>(10);
     const resolve = createJwtResolver(loadConfig({ NODE_ENV: "test", SESSION_SECRET: TEST_SESSION_SECRET }).auth, cache);
-    const forged = await tokenFor(newViewer(), { secret: "another-secret-another-secret-another-secret" });
+    const forged = await tokenFor(newViewer(), { secret: randomSecret() });
     expect(await resolve({ authorization: `Bearer ${forged}` })).toEqual({ refused: "bad_signature" });
     expect(cache.size).toBe(0);
   });

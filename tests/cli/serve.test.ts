@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { TEST_ID_SECRET, TEST_SESSION_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, TEST_SESSION_SECRET, randomSecret } from "../helpers/app.js";
 import { killAll, startProcess, startTally } from "../helpers/processes.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -16,8 +16,8 @@ const START_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "u
   .trim()
   .split(/\s+/);
 /** Production refuses public or trivial secrets (the tests' own are fine in test mode only). */
-const STRONG_ID = "5f0c2a9e7b14d3c68a0f91e2b7c45d3a9e8f1c2b6d7a0e4f3c1b9a8d7e6f5c4b";
-const STRONG_SESSION = "Zq3v8sK1pW0xN7cR4tY9bM2hJ6gF5dLa-serve";
+const STRONG_ID = randomSecret();
+const STRONG_SESSION = randomSecret();
 
 afterAll(killAll);
 

@@ -7,6 +7,7 @@
 // show). And README's configuration table, .env.example, the compose file and
 // the configuration schema name exactly the same settings.
 import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +18,8 @@ import { CONFIG_VARIABLES, loadConfig } from "../../src/config.js";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const read = (f: string) => readFileSync(path.join(ROOT, f), "utf8");
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
-const SECRETS = "SESSION_SECRET=Zq3v8sK1pW0xN7cR4tY9bM2hJ6gF5dLa\nTELEMETRY_ID_SECRET=5f0c2a9e7b14d3c68a0f91e2b7c45d3a9e8f1c2b6d7a0e4f3c1b9a8d7e6f5c4b\n";
+// Strong secrets made per run (one written here would be public, and refused).
+const SECRETS = `SESSION_SECRET=${randomBytes(32).toString("hex")}\nTELEMETRY_ID_SECRET=${randomBytes(32).toString("hex")}\n`;
 
 /** docker-compose (v1), installed with apt-get when missing, as the browser tests install Chromium. */
 function compose(): string {
@@ -71,10 +73,11 @@ test("the resolved environment of .env.example plus the two secrets loads: produ
 });
 
 test("settings set in .env reach the container: the report token, metrics on a chosen port (published on loopback), ε", () => {
-  const dotenv = `${read(".env.example")}${SECRETS}REPORT_TOKEN=Kx81nQ0vZr3mT5pW-report\nMETRICS_PORT=9500\nTELEMETRY_REPORT_EPSILON=0.5\nPORT=8080\n`;
+  const token = randomBytes(24).toString("hex");
+  const dotenv = `${read(".env.example")}${SECRETS}REPORT_TOKEN=${token}\nMETRICS_PORT=9500\nTELEMETRY_REPORT_EPSILON=0.5\nPORT=8080\n`;
   const { environment, ports } = resolved(dotenv);
   const config = loadConfig(environment);
-  expect(config.reportToken).toBe("Kx81nQ0vZr3mT5pW-report");
+  expect(config.reportToken).toBe(token);
   expect([config.metricsPort, config.metricsHost]).toEqual([9500, "0.0.0.0"]);
   expect(config.telemetry.reportEpsilon).toEqual({ p: 1, q: 2 });
   expect(config.port).toBe(3000); // inside the container; published on the host's 8080

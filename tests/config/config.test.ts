@@ -4,10 +4,11 @@ import path from "node:path";
 import { CatalogError, loadCatalog } from "../../src/catalog/catalog.js";
 import { defaultCatalog } from "../../src/catalog/default-catalog.js";
 import { ConfigError, DEV_ID_SECRET, loadConfig } from "../../src/config.js";
+import { randomSecret } from "../helpers/app.js";
 
 /** Secrets production accepts (random, not in the repository's docs). */
-const STRONG_ID = "5f0c2a9e7b14d3c68a0f91e2b7c45d3a9e8f1c2b6d7a0e4f3c1b9a8d7e6f5c4b";
-const STRONG_SESSION = "Zq3v8sK1pW0xN7cR4tY9bM2hJ6gF5dLa-tests";
+const STRONG_ID = randomSecret();
+const STRONG_SESSION = randomSecret();
 
 describe("configuration", () => {
   test("defaults for a development machine", () => {
@@ -87,7 +88,8 @@ describe("configuration", () => {
     expect(loadConfig({ REPORT_TOKEN: "short" }).reportToken).toBe("short"); // development: allowed
     const production = { NODE_ENV: "production", DATABASE_URL: "postgresql://db/tally", TELEMETRY_ID_SECRET: STRONG_ID, SESSION_SECRET: STRONG_SESSION };
     expect(() => loadConfig({ ...production, REPORT_TOKEN: "Kx81nQ0vZr3mT5p" })).toThrow(/REPORT_TOKEN: expected at least 16 characters/);
-    expect(loadConfig({ ...production, REPORT_TOKEN: "Kx81nQ0vZr3mT5pW" }).reportToken).toBe("Kx81nQ0vZr3mT5pW");
+    const token = randomSecret();
+    expect(loadConfig({ ...production, REPORT_TOKEN: token }).reportToken).toBe(token);
   });
 
   test("TELEMETRY_ENABLED accepts false/0 and true/1", () => {

@@ -5,13 +5,13 @@ import { screenshotPath } from "../helpers/screenshots.js";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser } from "playwright-core";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { killAll, startHostApp, startTally, type Proc } from "../helpers/processes.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 
-const SESSION_SECRET = "e2e-session-secret-0123456789-0123456789-abcdef";
+const SESSION_SECRET = randomSecret();
 const viewerHash = createViewerHasher(TEST_ID_SECRET)("demo-user");
 const SCREENSHOT = screenshotPath("dashboard.png"); // test-output/, or docs/ with npm run docs:images
 

@@ -2,13 +2,13 @@
 // proxy to a real tally and PostgreSQL: every count a user clicks is stored
 // exactly once, whatever happens between the click and the database.
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { killAll, startHostApp, startTally, type Proc } from "../helpers/processes.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 
-const SESSION_SECRET = "delivery-session-secret-0123456789-0123456789";
+const SESSION_SECRET = randomSecret();
 const viewerHash = createViewerHasher(TEST_ID_SECRET)("demo-user");
 
 let db: TestDatabase;

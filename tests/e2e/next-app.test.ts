@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { killAll, spawnNode, startTally, type Proc } from "../helpers/processes.js";
@@ -16,7 +16,7 @@ import { createViewerHasher } from "../../src/telemetry/identity.js";
 import { freePort } from "../../src/store/embedded-postgres.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SESSION_SECRET = "next-e2e-session-secret-0123456789-0123456789";
+const SESSION_SECRET = randomSecret();
 const viewerHash = createViewerHasher(TEST_ID_SECRET)("next-demo-user");
 
 let work: string;

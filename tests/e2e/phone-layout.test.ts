@@ -4,13 +4,13 @@
 // Screenshots go to the git-ignored test-output/ (phone-dashboard.png, phone-report.png).
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
 import { killAll, startTally, type Proc } from "../helpers/processes.js";
 import { screenshotPath } from "../helpers/screenshots.js";
 
-const TOKEN = "phone-report-token-0123456789abcdef";
+const TOKEN = randomSecret();
 const DAY = 86_400_000;
 const hash = createViewerHasher(TEST_ID_SECRET);
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -32,7 +32,7 @@ beforeAll(async () => {
     await seedRows(db, hash("phone-viewer"), "suggestion_accepted", at, 13 + (d % 7));
     for (let v = 0; v < 8; v++) await seedRows(db, hash(`phone-other-${v}`), "suggestion_shown", at, 3 + ((v + d) % 5));
   }
-  const env = { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: "phone-session-secret-0123456789-0123456789-abcdef" };
+  const env = { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: randomSecret() };
   [tally, browser] = await Promise.all([startTally({ ...env, NODE_ENV: "development", TALLY_DEV_VIEWER: "true", REPORT_TOKEN: TOKEN }), launchChromium()]);
   context = await browser.newContext(PHONE);
   await context.addCookies([{ name: "dev_viewer", value: "phone-viewer", url: tally.url }]);

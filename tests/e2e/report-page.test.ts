@@ -4,13 +4,13 @@
 // CSP with no console error. Its screenshot is the one in README.
 import { screenshotPath } from "../helpers/screenshots.js";
 import type { Browser } from "playwright-core";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
 import { killAll, startTally, type Proc } from "../helpers/processes.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 
-const TOKEN = "e2e-report-token-0123456789abcdef";
+const TOKEN = randomSecret();
 const SCREENSHOT = screenshotPath("report.png"); // test-output/, or docs/ with npm run docs:images
 const DAY = 86_400_000;
 const hash = createViewerHasher(TEST_ID_SECRET);
@@ -35,7 +35,7 @@ beforeAll(async () => {
     }
   }
   // The closed days are aggregated by the report itself (the hourly job has not run); today is in progress.
-  const env = { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: "e2e-session-secret-0123456789-0123456789-abcdef" };
+  const env = { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET: randomSecret() };
   [tally, browser] = await Promise.all([startTally({ ...env, NODE_ENV: "production", REPORT_TOKEN: TOKEN }), launchChromium()]);
 }, 120_000);
 

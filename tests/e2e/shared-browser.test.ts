@@ -8,14 +8,14 @@
 //     already on the wire): after DELETE /me answers, nothing tracked before it
 //     is ever stored.
 import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { TEST_ID_SECRET } from "../helpers/app.js";
+import { TEST_ID_SECRET, randomSecret } from "../helpers/app.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { countRows, createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { preparePackedHost, type PackedHost } from "../helpers/packed-host.js";
 import { killAll, startTally, type Proc } from "../helpers/processes.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
 
-const SESSION_SECRET = "shared-browser-session-secret-0123456789-01234";
+const SESSION_SECRET = randomSecret();
 const hash = createViewerHasher(TEST_ID_SECRET);
 
 let db: TestDatabase;

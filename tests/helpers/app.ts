@@ -1,6 +1,7 @@
 // Builds the real app in-process (createApp with the real config, catalog,
 // sessions, use cases and store) on a test database, with its log lines
 // captured for assertions.
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import request from "supertest";
 import type { RequestListener } from "node:http";
@@ -17,8 +18,12 @@ import type { RandomInt } from "../../src/telemetry/noise.js";
 import { createTelemetryService, type TelemetryService } from "../../src/telemetry/service.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
-export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef-0123456789";
-export const TEST_ID_SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+// Made per test file: any secret written in the repository is public, and
+// production (which several tests start) refuses public secrets.
+/** A strong secret or token made for this run (one written in a test would be public, and refused in production). */
+export const randomSecret = (): string => randomBytes(32).toString("hex");
+export const TEST_SESSION_SECRET = randomSecret();
+export const TEST_ID_SECRET = randomSecret();
 
 export interface TestApp {
   /** The whole HTTP surface (createApp): hot routes without Express, the rest through it. */

@@ -7,7 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { startService, type RunningService } from "../../src/server.js";
 import { createViewerHasher } from "../../src/telemetry/identity.js";
-import { TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor } from "../helpers/app.js";
+import { TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor, randomSecret } from "../helpers/app.js";
 import { createTestDatabase, seedRows, type TestDatabase } from "../helpers/database.js";
 import { promtoolFindings } from "../helpers/promtool.js";
 
@@ -32,7 +32,7 @@ const DOCUMENTED = [
 
 let db: TestDatabase;
 let service: RunningService;
-const REPORT_TOKEN = "metrics-test-report-token-0123456789";
+const REPORT_TOKEN = randomSecret();
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import request from "supertest";
-import { bearer, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
+import { bearer, buildTestApp, newViewer, postIngest, type TestApp, randomSecret } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,7 +22,7 @@ let without: TestApp;
 let dir: string;
 beforeAll(async () => {
   db = await createTestDatabase();
-  withReport = buildTestApp(db.url, { REPORT_TOKEN: "openapi-tools-report-token-0123456789" });
+  withReport = buildTestApp(db.url, { REPORT_TOKEN: randomSecret() });
   without = buildTestApp(db.url);
   dir = mkdtempSync(path.join(tmpdir(), "tally-openapi-"));
 });

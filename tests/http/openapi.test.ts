@@ -5,10 +5,10 @@
 // something the document does not say fails here.
 import Ajv2020 from "ajv/dist/2020.js";
 import request from "supertest";
-import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
+import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp, randomSecret } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
-const TOKEN = "openapi-test-report-token-0123456789";
+const TOKEN = randomSecret();
 
 let db: TestDatabase;
 let t: TestApp;

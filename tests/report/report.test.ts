@@ -7,13 +7,13 @@
 // random data are in tests/unit/telemetry/report.test.ts.
 import request from "supertest";
 import type { Store } from "../../src/store/connection.js";
-import { bearer, buildTestApp, newViewer, postIngest, TEST_ID_SECRET, TEST_SESSION_SECRET, type TestApp } from "../helpers/app.js";
+import { bearer, buildTestApp, newViewer, postIngest, TEST_ID_SECRET, TEST_SESSION_SECRET, type TestApp, randomSecret } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
 import { createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
 import { aggregate, purge } from "../helpers/jobs.js";
 import { seededRandomInt } from "../helpers/seeded.js";
 
-const TOKEN = "report-token-for-tests-0123456789";
+const TOKEN = randomSecret();
 const auth = { authorization: `Bearer ${TOKEN}` };
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -7,7 +7,7 @@ import request from "supertest";
 import { BINDING_HEADER } from "../../src/contract/index.js";
 import { createSubjectHasher } from "../../src/telemetry/identity.js";
 import { LOCK_SPACES } from "../../src/store/locks.js";
-import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp, useTestApp } from "../helpers/app.js";
+import { bearer, bindingFor, buildTestApp, newViewer, postIngest, type TestApp, useTestApp, randomSecret } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
 import { seedRows, type TestDatabase } from "../helpers/database.js";
 import { TEST_ID_SECRET } from "../helpers/app.js";
@@ -214,7 +214,7 @@ test("`tally forget` says when nothing matched — a trailing space, another id 
   expect(spaced.stderr).toContain(fingerprint);
   expect(spaced.stderr).toContain("leading or trailing white space");
 
-  const otherSecret = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+  const otherSecret = randomSecret();
   const wrong = await runCliAsync(["forget", "--viewer", viewer], { DATABASE_URL: db.url, TELEMETRY_ID_SECRET: otherSecret });
   expect(wrong.code).toBe(1);
   expect(wrong.stderr).toContain("nothing is stored for that viewer id");

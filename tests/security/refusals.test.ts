@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { SignJWT } from "jose";
 import request from "supertest";
-import { buildTestApp, newViewer, TEST_SESSION_SECRET, tokenFor, type TestApp } from "../helpers/app.js";
+import { buildTestApp, newViewer, TEST_SESSION_SECRET, tokenFor, type TestApp, randomSecret } from "../helpers/app.js";
 import { CLI, cliEnv } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
@@ -39,7 +39,7 @@ test("each 401 logs its reason class and the error code; the answer is only no_v
   const cases: [string, Record<string, string>][] = [
     ["no_credential", {}],
     ["malformed", { authorization: "Bearer not.a.jwt" }],
-    ["bad_signature", { authorization: `Bearer ${await sign(good, new TextEncoder().encode("another-secret-another-secret-another-secret"))}` }],
+    ["bad_signature", { authorization: `Bearer ${await sign(good, new TextEncoder().encode(randomSecret()))}` }],
     ["expired", { authorization: `Bearer ${await sign({ ...good, exp: now() - 600 })}` }],
     ["not_yet_valid", { authorization: `Bearer ${await sign({ ...good, nbf: now() + 600 })}` }],
     ["wrong_issuer", { authorization: `Bearer ${await sign({ ...good, iss: "https://evil.example" })}` }],
@@ -86,7 +86,7 @@ describe("tally doctor", () => {
   });
 
   test("a host app whose secret differs: refused, bad_signature, with this secret's fingerprint to compare; exit 1", async () => {
-    const token = await tokenFor(newViewer(), { secret: "the-host-apps-own-secret-0123456789-abcdef", audience: "tally" });
+    const token = await tokenFor(newViewer(), { secret: randomSecret(), audience: "tally" });
     const r = await doctor(token, env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^refused \(AUTH_MODE=jwt, HS256 with SESSION_SECRET\): bad_signature\n {2}it was not signed with SESSION_SECRET \(fingerprint [0-9a-f]{8};/);

@@ -7,7 +7,7 @@
 import request from "supertest";
 import { BINDING_HEADER, BINDING_PATTERN, KEY_WINDOW_MS } from "../../src/contract/index.js";
 import { createBindings } from "../../src/telemetry/identity.js";
-import { bearer, bindingFor, buildTestApp, newViewer, postIngest, TEST_ID_SECRET, tokenFor, type TestApp, useTestApp } from "../helpers/app.js";
+import { bearer, bindingFor, buildTestApp, newViewer, postIngest, TEST_ID_SECRET, tokenFor, type TestApp, useTestApp, randomSecret } from "../helpers/app.js";
 import { countRows, type TestDatabase } from "../helpers/database.js";
 
 let db: TestDatabase;
@@ -72,7 +72,7 @@ test("a malformed, forged or expired binding is refused; a binding under another
   const flipped = mac!.startsWith("A") ? `B${mac!.slice(1)}` : `A${mac!.slice(1)}`;
   const bindings = createBindings(TEST_ID_SECRET);
   const old = bindings.issue(t.hash(viewer), (Date.now() - KEY_WINDOW_MS - 60_000) * 1000);
-  const otherSecret = createBindings("ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100").issue(t.hash(viewer), Date.now() * 1000);
+  const otherSecret = createBindings(randomSecret()).issue(t.hash(viewer), Date.now() * 1000);
   const laterIssue = `${v}.${(Number.parseInt(issued!, 36) + 1_000_000).toString(36)}.${nonce}.${mac}`;
   for (const bad of ["", "b1", "x".repeat(60), `${v}.${issued}.${nonce}.${flipped}`, laterIssue, old, otherSecret, `${good}x`]) {
     const res = await postIngest(t, viewer, { event: "suggestion_shown" }, { [BINDING_HEADER]: bad });
