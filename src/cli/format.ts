@@ -89,7 +89,7 @@ export function formatReport(r: Report): string {
   ];
   if (Object.keys(r.rates).length > 0) {
     lines.push("", `${"rate".padEnd(width)}  ${"value".padStart(10)}`);
-    const rate = (n: string, v: number | null) => (v !== null ? `${(v * 100).toFixed(1)}%` : r.suppressedRates.includes(n) ? hidden : "—");
+    const rate = (n: string, v: number | null) => (v !== null ? `${(v * 100).toFixed(1)} %` : r.suppressedRates.includes(n) ? hidden : "—");
     for (const [n, v] of Object.entries(r.rates)) lines.push(`${n.padEnd(width)}  ${rate(n, v).padStart(10)}`);
   }
   return lines.join("\n");

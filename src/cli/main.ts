@@ -185,8 +185,9 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       flags(args, {});
       const { migrateDatabase } = await import("../runtime.js");
       const result = await migrateDatabase(config);
-      const functions = result.functions.length ? `; function(s) applied: ${result.functions.join(", ")}` : "";
-      print(`applied ${result.applied.length} migration(s)${result.applied.length ? `: ${result.applied.join(", ")}` : ""}; ${result.alreadyApplied.length} already applied${functions}`);
+      const { plural } = await import("./format.js");
+      const functions = result.functions.length ? `; ${plural(result.functions.length, "SQL function")} applied: ${result.functions.join(", ")}` : "";
+      print(`applied ${plural(result.applied.length, "migration")}${result.applied.length ? `: ${result.applied.join(", ")}` : ""}; ${result.alreadyApplied.length} already applied${functions}`);
       return 0;
     }
     case "purge": {

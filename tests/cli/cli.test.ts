@@ -74,7 +74,7 @@ describe("commands", () => {
   test("migrate on a migrated database applies nothing", () => {
     const r = runCli(["migrate"], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`applied 0 migration(s); ${readMigrations().length} already applied`);
+    expect(r.stdout).toContain(`applied 0 migrations; ${readMigrations().length} already applied`);
   });
 
   test("purge --dry-run deletes nothing; purge deletes exactly the expired rows", async () => {
@@ -119,6 +119,16 @@ describe("commands", () => {
     const text = await runCliAsync(["explain"], { ...env, TELEMETRY_RETENTION_DAYS: "14" });
     expect(text.stdout).toMatch(/Retention: 14 days/);
     expect(text.stdout).toMatch(/Never collected, never logged:/);
+    // The text leaves out nothing --json lists: every table, event and never-collected item.
+    const tables = new Set<string>();
+    JSON.stringify(manifest, (key, value: unknown) => {
+      if (key === "table" && typeof value === "string") tables.add(value);
+      return value;
+    });
+    expect(tables.size).toBeGreaterThanOrEqual(5);
+    for (const table of tables) expect({ table, inText: text.stdout.includes(table) }).toEqual({ table, inText: true });
+    for (const e of manifest.events as { name: string }[]) expect(text.stdout).toContain(e.name);
+    for (const item of manifest.neverCollected as string[]) expect(text.stdout).toContain(item);
   });
 
   test("token mints a session JWT for the given viewer (development only)", async () => {
