@@ -42,14 +42,17 @@ const defaultMigrationsDir = path.join(PRISMA_DIR, "migrations");
 const defaultFunctionsDir = path.join(PRISMA_DIR, "functions");
 
 /**
- * Checksums these migrations had when they also held the SQL functions (before
- * the functions moved to prisma/functions/). A database migrated then is
- * recognised, and its record updated to today's checksum.
+ * Checksums these migrations had in earlier versions with the same effect on
+ * the schema (the first three when they also held the SQL functions, before
+ * those moved to prisma/functions/). A database migrated then is recognised,
+ * and its record updated to today's checksum.
  */
 const LEGACY_CHECKSUMS: Record<string, readonly string[]> = {
   "20261122000000_init": ["9338a432a0a5eb6144bc5abc1b48e3e64f2b346ed336da4016c9287c6ac5e7a8"],
   "20261122010000_idempotency_rate_limits": ["086ffd4531abbaa49a35193d89da8f6170dabb62581e275a7d1bc8ff6ea8e08f"],
   "20261122020000_daily_rollup": ["503b979a5456d7e2d071aa6487dc8c1579ed85ce4607ca18f7f999628661fc28"],
+  // Before it lifted its statement timeout and re-analyzed (same columns, same collation).
+  "20261202000000_bytewise_ids": ["be3d8383ca97a02252419fa3097837f183d28416dec7d05dc6f80313a8494208"],
 };
 
 export interface SqlFile {

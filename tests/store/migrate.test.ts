@@ -80,3 +80,18 @@ test("a migration edited after it was applied is refused", async () => {
   writeFileSync(path.join(dir, "1_ok", "migration.sql"), "CREATE TABLE a (x bigint);");
   await expect(migrate(db.url, { migrationsDir: dir, functionsDir: null })).rejects.toThrow(/changed after it was applied/);
 });
+
+test("a database that applied an earlier version of a migration with the same effect is recognised, and its record updated", async () => {
+  await migrate(db.url);
+  const name = "20261202000000_bytewise_ids";
+  const earlier = "be3d8383ca97a02252419fa3097837f183d28416dec7d05dc6f80313a8494208"; // before it lifted its statement timeout and re-analyzed
+  await db.sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", [earlier, name]);
+  const again = await migrate(db.url);
+  expect(again.applied).toEqual([]);
+  expect(again.alreadyApplied).toContain(name);
+  const { rows } = await db.sql.query("SELECT checksum FROM _prisma_migrations WHERE migration_name = $1", [name]);
+  expect(rows[0].checksum).toBe(readMigrations().find((m) => m.name === name)!.checksum);
+  // Any other checksum is still a changed migration.
+  await db.sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", ["0".repeat(64), name]);
+  await expect(migrate(db.url)).rejects.toThrow(MigrationError);
+});
