@@ -48,7 +48,8 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
 
   // Workers read the same environment, plus where the database is (an embedded one's URL) and the mode it implies.
   const env = { ...process.env, NODE_ENV: config.env, DATABASE_URL: database.url };
-  let stopping = false;
+  /** The one shutdown: a second stop request (Ctrl-C during a SIGTERM's drain) waits for it, never cuts it short. */
+  let stopping: Promise<number> | undefined;
   const deaths: number[] = [];
   /** The worker that runs the cron schedules (a replacement takes over from a dead one). */
   const schedulerOf = new Map<Worker, boolean>();
@@ -84,22 +85,23 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
 
   const primary: Primary = {
     ownsEmbeddedDatabase: database.ownsEmbedded,
-    async stop(reason) {
-      if (stopping) return 0;
-      stopping = true;
-      logger.info({ signal: reason, workers: Object.keys(cluster.workers ?? {}).length }, "shutting down");
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-      const exited = workers.map((w) => new Promise<number>((resolve) => w.once("exit", (code) => resolve(code ?? 1))));
-      for (const w of workers) w.process.kill("SIGTERM"); // each drains: stops accepting, finishes, closes its pool
-      const killer = setTimeout(() => workers.forEach((w) => w.process.kill("SIGKILL")), DRAIN_MS);
-      const codes = await Promise.all(exited);
-      clearTimeout(killer);
-      metricsServer?.closeAllConnections();
-      metricsServer?.close();
-      await database.stop();
-      return codes.some((c) => c !== 0) ? 1 : 0;
+    stop(reason) {
+      return (stopping ??= shutdown(reason));
     },
   };
+  async function shutdown(reason: string): Promise<number> {
+    logger.info({ signal: reason, workers: Object.keys(cluster.workers ?? {}).length }, "shutting down");
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const exited = workers.map((w) => new Promise<number>((resolve) => w.once("exit", (code) => resolve(code ?? 1))));
+    for (const w of workers) w.process.kill("SIGTERM"); // each drains: stops accepting, finishes, closes its pool
+    const killer = setTimeout(() => workers.forEach((w) => w.process.kill("SIGKILL")), DRAIN_MS);
+    const codes = await Promise.all(exited);
+    clearTimeout(killer);
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
+    await database.stop();
+    return codes.some((c) => c !== 0) ? 1 : 0;
+  }
   try {
     const port = await listening;
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

@@ -136,9 +136,11 @@ async function serve(config: Config, args: string[]): Promise<void> {
 /** WEB_CONCURRENCY > 1: the primary of a cluster of workers (src/cluster.ts). */
 async function servePrimary(config: Config, logger: import("pino").Logger): Promise<void> {
   const { startPrimary } = await import("../cluster.js");
-  const state: { primary?: Awaited<ReturnType<typeof startPrimary>>; asked?: string } = {};
+  const state: { primary?: Awaited<ReturnType<typeof startPrimary>>; asked?: string; stopping?: boolean } = {};
   const stop = (signal: string) => {
     if (!state.primary) return void (state.asked ??= signal); // stopped as soon as it has started
+    if (state.stopping) return; // a second signal waits for the drain already under way
+    state.stopping = true;
     void state.primary.stop(signal).then((code) => {
       logger.info("stopped");
       logger.flush();

@@ -96,3 +96,16 @@ test("a server left by a tally killed with -9 is adopted by the next tally, whos
   expect(await second.exited).toBe(0);
   await until(() => !alive(pg), "PostgreSQL stops");
 }, 90_000);
+
+test("with workers, a second stop signal while they drain (SIGTERM, then Ctrl-C) still drains them and stops PostgreSQL", async () => {
+  const tally = spawnNode([CLI, "serve"], { ...env(), WEB_CONCURRENCY: "2" });
+  await listening(tally.output);
+  const pg = postmaster();
+  expect(alive(pg)).toBe(true);
+  tally.child.kill("SIGTERM");
+  tally.child.kill("SIGINT");
+  expect(await tally.exited).toBe(0);
+  // The primary exited only after the database it owned had stopped: it is not left running.
+  expect(alive(pg)).toBe(false);
+  expect(tally.output()).toContain('"stopped"');
+}, 90_000);
