@@ -105,7 +105,12 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
   try {
     const port = await listening;
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-    logger.info({ port, host: config.host, env: config.env, workers: config.workers }, `tally listening on http://${shown}:${port} (${config.env}, ${config.workers} workers)`);
+    // Said at start: platforms set WEB_CONCURRENCY themselves (Heroku's Node buildpack does), and each worker has its own pool.
+    const connections = config.workers * config.databasePoolSize;
+    logger.info(
+      { port, host: config.host, env: config.env, workers: config.workers, connections },
+      `tally listening on http://${shown}:${port} (${config.env}, ${config.workers} workers from WEB_CONCURRENCY, up to ${connections} database connections)`,
+    );
   } catch (err) {
     await primary.stop("start-up failed");
     throw err;

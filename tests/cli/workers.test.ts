@@ -49,7 +49,7 @@ async function ingest(token: string, n: number): Promise<number> {
 
 test("two workers share the port; every acknowledged count is stored once; the primary's metrics sum both workers", async () => {
   expect(children(tally.child.pid!)).toHaveLength(2);
-  expect(tally.output()).toMatch(/"tally listening on [^"]*\(test, 2 workers\)"/);
+  expect(tally.output()).toMatch(/"tally listening on [^"]*\(test, 2 workers from WEB_CONCURRENCY, up to 20 database connections\)"/);
   const viewer = newViewer("workers");
   const acknowledged = await ingest(await tokenFor(viewer), 60);
   expect(acknowledged).toBe(120);
