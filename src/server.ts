@@ -83,6 +83,8 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
   // prom-client is loaded only when metrics are asked for.
   const prometheus = config.metricsPort === undefined ? undefined : await import("./metrics/prometheus.js");
   const metrics = prometheus?.createMetrics();
+  // A worker answers the primary's scrapes from the start (zeros until it serves): a scrape during its start-up must not fail.
+  if (prometheus && metrics && worker) prometheus.shareWithPrimary(metrics);
   const runtime = await openRuntime(config, logger, { ...(signal ? { signal } : {}), ...(metrics ? { metrics: metrics.telemetry } : {}) });
   let metricsServer: Server | undefined;
   try {
@@ -117,7 +119,6 @@ export async function startService(config: Config, logger: Logger, signal?: Abor
     let metricsPort: number | undefined;
     if (prometheus && metrics && worker) {
       metrics.watchPool(runtime.operations.poolStats);
-      prometheus.shareWithPrimary(metrics);
     } else if (prometheus && metrics && config.metricsPort !== undefined) {
       metrics.watchPool(runtime.operations.poolStats);
       const started = await prometheus.startMetricsServer(metrics, config.metricsHost, config.metricsPort, logger).catch((err: NodeJS.ErrnoException) => {

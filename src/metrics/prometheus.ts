@@ -3,6 +3,7 @@
 // a fixed set (route patterns, statuses, the contract's error codes, outcome
 // and job names): no viewer, key, token or client-chosen string can become a
 // label. README "Metrics" lists each series.
+import cluster, { type Worker } from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
@@ -98,20 +99,72 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** The cluster's metrics protocol: a worker says it is ready, the primary asks the ready ones, each answers its series. */
+const READY = "tally:metrics-ready";
+const ASK = "tally:metrics-ask";
+const ANSWER = "tally:metrics-answer";
+/** A worker that has not answered by then (dying, stalled) is left out of that scrape rather than failing it. */
+const WORKER_ANSWER_MS = 2_000;
+type Message = { type?: unknown; id?: unknown; metrics?: unknown };
+const message = (m: unknown): Message => (typeof m === "object" && m !== null ? (m as Message) : {});
+
 /**
  * In a worker of a cluster (WEB_CONCURRENCY > 1): its series answer the
  * primary's requests instead of a listener of its own; the primary serves them
- * summed over the workers (startClusterMetricsServer).
+ * summed over the workers (startClusterMetricsServer). Called first thing at
+ * start-up, so a worker still connecting answers (with zeros) too.
  */
 export function shareWithPrimary(metrics: Metrics): void {
-  new AggregatorRegistry(); // installs the worker's answering side
-  AggregatorRegistry.setRegistries([metrics.registry]);
+  process.on("message", (m: unknown) => {
+    const { type, id } = message(m);
+    if (type !== ASK) return;
+    metrics.registry.getMetricsAsJSON().then(
+      (json) => process.send?.({ type: ANSWER, id, metrics: json }),
+      () => process.send?.({ type: ANSWER, id, metrics: null }),
+    );
+  });
+  process.send?.({ type: READY });
 }
 
-/** In a cluster's primary: GET /metrics, the workers' series aggregated. */
+/**
+ * In a cluster's primary: GET /metrics, the series of the workers that have
+ * said they are ready, summed (prom-client's aggregation). A worker forked a
+ * moment ago cannot receive a question yet (a message sent before its listener
+ * exists is lost), so it is asked only once it has said so; one that does not
+ * answer in time is left out of that scrape instead of failing it.
+ */
 export function startClusterMetricsServer(host: string, port: number, logger: Logger): Promise<{ server: Server; port: number }> {
-  const aggregator = new AggregatorRegistry();
-  return serveMetrics(() => aggregator.clusterMetrics(), aggregator.contentType, host, port, logger);
+  const ready = new Set<Worker>();
+  cluster.on("message", (worker, m: unknown) => {
+    if (message(m).type === READY) ready.add(worker);
+  });
+  cluster.on("exit", (worker) => ready.delete(worker));
+  let asked = 0;
+  const ask = (worker: Worker) =>
+    new Promise<unknown[] | null>((resolve) => {
+      const id = ++asked;
+      const done = (answer: unknown[] | null) => {
+        clearTimeout(timer);
+        worker.off("message", onMessage);
+        resolve(answer);
+      };
+      const onMessage = (m: unknown) => {
+        const reply = message(m);
+        if (reply.type === ANSWER && reply.id === id) done(Array.isArray(reply.metrics) ? reply.metrics : null);
+      };
+      const timer = setTimeout(() => done(null), WORKER_ANSWER_MS);
+      worker.on("message", onMessage);
+      try {
+        worker.send({ type: ASK, id });
+      } catch {
+        done(null); // its channel closed: it is exiting
+      }
+    });
+  const read = async () => {
+    const answers = await Promise.all([...ready].filter((w) => !w.isDead()).map(ask));
+    return AggregatorRegistry.aggregate(answers.filter((a): a is unknown[] => a !== null) as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+  };
+  return serveMetrics(read, Registry.PROMETHEUS_CONTENT_TYPE, host, port, logger);
 }
 
 /** GET /metrics on METRICS_PORT (anything else: 404). Resolves once listening. */

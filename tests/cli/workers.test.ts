@@ -1,7 +1,8 @@
 // WEB_CONCURRENCY=2: a primary and two workers behind one port, as a real
 // process. Every acknowledged count is stored once whichever worker took it;
 // the metrics listener serves the workers' series summed; a worker killed with
-// -9 is replaced while the others keep answering; SIGTERM drains every worker
+// -9 is replaced while the others keep answering (and the metrics answer while
+// it starts); SIGTERM drains every worker
 // (rows stored = rows acknowledged) and the primary exits 0.
 import { readFileSync } from "node:fs";
 import { newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, tokenFor } from "../helpers/app.js";
@@ -62,8 +63,16 @@ test("two workers share the port; every acknowledged count is stored once; the p
 test("a worker killed with -9 is replaced, and the service keeps answering", async () => {
   const [victim] = children(tally.child.pid!);
   process.kill(victim!, "SIGKILL");
-  // The replacement is listening (workers 1 and 2 started first).
-  for (const until = Date.now() + 20_000; Date.now() < until && !tally.output().includes('"msg":"worker 3 listening"'); ) await sleep(100);
+  // The replacement is listening (workers 1 and 2 started first). Meanwhile the
+  // metrics are scraped: a worker still starting answers the primary too (its
+  // series are zeros until it serves), so no scrape fails for it.
+  const scrapes: number[] = [];
+  for (const until = Date.now() + 20_000; Date.now() < until && !tally.output().includes('"msg":"worker 3 listening"'); ) {
+    scrapes.push((await fetch(metricsUrl())).status);
+    await sleep(50);
+  }
+  expect(scrapes.length).toBeGreaterThan(0);
+  expect(scrapes.filter((status) => status !== 200)).toEqual([]);
   expect(children(tally.child.pid!)).toHaveLength(2);
   expect(children(tally.child.pid!)).not.toContain(victim);
   expect(tally.output()).toContain('"worker died: starting another"');
