@@ -94,3 +94,14 @@ export function postgresError(err: unknown): { code: string; table: string | und
   }
   return undefined;
 }
+
+/**
+ * "no partition of relation telemetry_event found for row" (check_violation):
+ * maintenance has not run since midnight, or the clock jumped. PostgreSQL 15
+ * names the table; 14 and older name none, so a check violation without a
+ * table is taken for it too (ensuring partitions is idempotent, and a real
+ * violation fails again on the retry).
+ */
+export function isMissingPartition(e: { code: string; table: string | undefined } | undefined): boolean {
+  return e?.code === "23514" && (e.table === "telemetry_event" || e.table === undefined);
+}

@@ -5,7 +5,7 @@
 // layer imports INGEST_OUTCOMES' names) and every retry of a batch.
 import { KEY_WINDOW_MS } from "../contract/index.js";
 import type { Store } from "./connection.js";
-import { postgresError } from "./errors.js";
+import { isMissingPartition, postgresError } from "./errors.js";
 import { ensurePartitionsAround } from "./retention.js";
 import { query, statement } from "./sql.js";
 
@@ -63,8 +63,6 @@ const BINDING_MAX_AGE_S = KEY_WINDOW_MS / 1000;
 
 /** Deadlock and serialization failure: nothing was stored, the same batch may simply run again. */
 const RETRY_AS_IS = new Set(["40P01", "40001"]);
-/** check_violation: on telemetry_event, "no partition … found for row" (maintenance has not run since midnight, or the clock jumped). */
-const NO_PARTITION = "23514";
 
 /** tally_ingest's row as an outcome; an outcome outside the vocabulary is a bug (SQL and TS disagree). */
 function outcomeOf(row: IngestRow): IngestOutcome {
@@ -100,7 +98,7 @@ export async function ingestBatch(store: Store, b: IngestBatch, rateLimit: numbe
     return await call();
   } catch (err) {
     const pgError = postgresError(err);
-    if (pgError?.code === NO_PARTITION && pgError.table === "telemetry_event") {
+    if (isMissingPartition(pgError)) {
       await ensurePartitionsAround(store);
     } else if (pgError === undefined || !RETRY_AS_IS.has(pgError.code)) {
       throw err;
