@@ -22,6 +22,7 @@ beforeAll(async () => {
     TELEMETRY_RATE_LIMIT: String(RATE_LIMIT),
     TELEMETRY_RETENTION_DAYS: "1",
     TELEMETRY_PURGE_CRON: "* * * * * *", // every second, to see many ticks
+    LOG_LEVEL: "debug", // a tick whose purge found the lock taken logs "purge skipped" at debug
   };
   [a, b] = await Promise.all([startTally(env), startTally(env)]);
 }, 60_000);
@@ -54,32 +55,42 @@ test("with a cron every second, each tick the replicas claim is run by exactly o
   await seedRows(db, "expired-viewer", "suggestion_shown", old, 5);
   const count = async (sql: string) => Number((await db.sql.query(sql)).rows[0].n);
   const claimed = () => count("SELECT count(*) AS n FROM telemetry_job_claim WHERE job = 'purge'");
-  // By effects, not by time: however busy the machine, wait for three claimed ticks (a second each when idle).
+  // By effects, not by time: however busy the machine, wait for three claimed ticks (a second each when idle)...
   for (const until = Date.now() + 60_000; (await claimed()) < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
   const ticks = await claimed();
   expect(ticks).toBeGreaterThanOrEqual(3);
   const lines = (p: Proc, text: string) => p.output().split("\n").filter((l) => l.includes(text)).length;
-  // A tick's one replica either purged or found the previous tick's purge still running (the purge lock).
-  const handled = [a, b].reduce((n, p) => n + lines(p, '"purge finished"') + lines(p, '"purge skipped'), 0);
-  expect(handled).toBeGreaterThanOrEqual(ticks - 1); // one may still be running
-  expect(handled).toBeLessThanOrEqual(await claimed());
+  // ...then for each of them to be handled: its one replica either purged or found the previous
+  // tick's purge still running (the purge lock). However slow a purge, each claimed tick ends once.
+  const handled = () => [a, b].reduce((n, p) => n + lines(p, '"purge finished"') + lines(p, '"purge skipped'), 0);
+  for (const until = Date.now() + 60_000; handled() < ticks && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
+  expect(handled()).toBeGreaterThanOrEqual(ticks);
+  // Never more runs than claims: no tick ran on both replicas (handled is read before the claims, which only grow).
+  const runs = handled();
+  expect(runs).toBeLessThanOrEqual(await claimed());
   expect(lines(a, '"purge failed"') + lines(b, '"purge failed"')).toBe(0);
   for (const until = Date.now() + 30_000; (await countRows(db, { viewerId: "expired-viewer" })) > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
   expect(await countRows(db, { viewerId: "expired-viewer" })).toBe(0);
 }, 120_000);
 
 test("the row budget holds across both replicas", async () => {
-  // Stay inside one budget minute.
-  const second = new Date().getUTCSeconds();
-  if (second > 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
-  const token = await tokenFor(newViewer("budget"));
-  const statuses: number[] = [];
-  for (let i = 0; i < 8; i++) statuses.push(await post(a, token, 1), await post(b, token, 1));
+  // The budget is per UTC minute: the 16 requests must fall in one. A busy machine can stretch them
+  // across a minute's end, so a try that did is discarded and run again with a fresh viewer.
+  const minute = () => Math.floor(Date.now() / 60_000);
+  let statuses: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (new Date().getUTCSeconds() > 50) await new Promise((r) => setTimeout(r, (61 - new Date().getUTCSeconds()) * 1000));
+    const token = await tokenFor(newViewer("budget"));
+    const started = minute();
+    statuses = [];
+    for (let i = 0; i < 8; i++) statuses.push(await post(a, token, 1), await post(b, token, 1));
+    if (minute() === started) break;
+  }
   expect(statuses.filter((s) => s === 200)).toHaveLength(RATE_LIMIT);
   expect(statuses.filter((s) => s === 429)).toHaveLength(16 - RATE_LIMIT);
   // Both replicas refused, so neither is keeping its own budget in memory.
   expect(statuses.slice(RATE_LIMIT).every((s) => s === 429)).toBe(true);
-}, 30_000);
+}, 200_000);
 
 test("counts sent to both replicas add up exactly, and each replica reports the same total", async () => {
   const viewer = newViewer("both");
