@@ -5,7 +5,9 @@
 // client still gets only `no_viewer`. `tally doctor` reads a token from stdin
 // and says, in one command, whether this configuration accepts it and why not.
 import { spawn } from "node:child_process";
-import { SignJWT } from "jose";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import request from "supertest";
 import { buildTestApp, newViewer, TEST_SESSION_SECRET, tokenFor, type TestApp, randomSecret } from "../helpers/app.js";
 import { CLI, cliEnv } from "../helpers/cli.js";
@@ -99,5 +101,59 @@ describe("tally doctor", () => {
     const empty = await doctor("", env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/^tally: give the session token on stdin/);
+  });
+
+  /** A local HTTP server for the test's lifetime (an identity provider's JWKS, a host app's whoami). */
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => void }> {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  test("keys from an identity provider's JWKS: accepted, an unknown kid, and the provider down (cannot tell: 503 auth_unavailable)", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const idp = await serve((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    const jwksEnv = { NODE_ENV: "production", SESSION_JWKS_URL: `${idp.url}/.well-known/jwks.json`, SESSION_ISSUER: "https://idp.example/", SESSION_AUDIENCE: "tally" };
+    const idpToken = (kid: string) =>
+      new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("bob").setIssuer("https://idp.example/").setAudience("tally").setIssuedAt().setExpirationTime("5m").sign(privateKey);
+    try {
+      const ok = await doctor(await idpToken("k1"), jwksEnv);
+      expect([ok.code, ok.stdout.trim()]).toEqual([0, 'accepted (AUTH_MODE=jwt, keys from SESSION_JWKS_URL): viewer id "bob"']);
+      const unknown = await doctor(await idpToken("k9"), jwksEnv);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stdout).toMatch(/^refused \(AUTH_MODE=jwt, keys from SESSION_JWKS_URL\): unknown_key\n {2}no key of SESSION_JWKS_URL \(http:\/\/127\.0\.0\.1:\d+\/\.well-known\/jwks\.json\) matches its kid/);
+    } finally {
+      idp.close();
+    }
+    const down = await doctor(await idpToken("k1"), jwksEnv);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/^cannot tell \(AUTH_MODE=jwt, keys from SESSION_JWKS_URL\): .*tally would answer 503 auth_unavailable/);
+  });
+
+  test("introspection of an opaque session: the host app's whoami accepts one cookie value and refuses another", async () => {
+    const whoami = await serve((req, res) => {
+      const signedIn = (req.headers.cookie ?? "").split("; ").includes("connect.sid=s%3Agood");
+      if (signedIn) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "carol" }));
+      else res.writeHead(401).end();
+    });
+    const introspectEnv = { NODE_ENV: "production", AUTH_MODE: "introspect", AUTH_INTROSPECT_URL: `${whoami.url}/internal/tally/whoami`, SESSION_COOKIE: "connect.sid" };
+    try {
+      const ok = await doctor("s%3Agood", introspectEnv); // the cookie's value, as the browser sends it
+      expect([ok.code, ok.stdout.trim()]).toEqual([0, 'accepted (AUTH_MODE=introspect): viewer id "carol"']);
+      const asCookie = await doctor("connect.sid=s%3Agood", introspectEnv);
+      expect(asCookie.code).toBe(0);
+      const refused = await doctor("s%3Astale", introspectEnv);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/^refused \(AUTH_MODE=introspect\): introspection_refused\n {2}AUTH_INTROSPECT_URL \(http:\/\/127\.0\.0\.1:\d+\/internal\/tally\/whoami\) answered 401, 403 or 404 for it/);
+    } finally {
+      whoami.close();
+    }
   });
 });
