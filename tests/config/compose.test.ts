@@ -33,10 +33,11 @@ function compose(): string {
 function resolved(dotenv: string): { environment: Record<string, string>; ports: unknown[] } {
   const dir = mkdtempSync(path.join(tmpdir(), "tally-compose-"));
   try {
-    copyFileSync(path.join(ROOT, "docker-compose.yml"), path.join(dir, "docker-compose.yml"));
+    for (const file of ["docker-compose.yml", "docker-compose.metrics.yml"]) copyFileSync(path.join(ROOT, file), path.join(dir, file));
     writeFileSync(path.join(dir, ".env"), dotenv);
-    const out = execFileSync(compose(), ["config"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
-    return (parse(out) as { services: { tally: { environment: Record<string, string>; ports: unknown[] } } }).services.tally;
+    const r = spawnSync(compose(), ["config"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    if (r.status !== 0) throw new Error(`docker-compose config failed: ${r.stderr}`);
+    return (parse(r.stdout) as { services: { tally: { environment: Record<string, string>; ports: unknown[] } } }).services.tally;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -69,12 +70,15 @@ test("the resolved environment of .env.example plus the two secrets loads: produ
   expect(config.host).toBe("0.0.0.0");
   expect(config.metricsPort).toBeUndefined();
   expect(sorted(Object.keys(environment))).toEqual(sorted(CONFIG_VARIABLES));
-  expect(JSON.stringify(ports)).toContain("127.0.0.1:9464:9464"); // loopback only, and nothing listens behind it
+  expect(ports).toHaveLength(1); // the service's port; metrics are not published unless asked for
+  expect(JSON.stringify(ports)).toMatch(/"target":"?3000"?/);
 });
 
 test("settings set in .env reach the container: the report token, metrics on a chosen port (published on loopback), ε", () => {
   const token = randomBytes(24).toString("hex");
-  const dotenv = `${read(".env.example")}${SECRETS}REPORT_TOKEN=${token}\nMETRICS_PORT=9500\nTELEMETRY_REPORT_EPSILON=0.5\nPORT=8080\n`;
+  // METRICS_PORT set, and the COMPOSE_FILE line .env.example shows uncommented.
+  const example = read(".env.example").replace("#COMPOSE_FILE=", "COMPOSE_FILE=");
+  const dotenv = `${example}${SECRETS}REPORT_TOKEN=${token}\nMETRICS_PORT=9500\nTELEMETRY_REPORT_EPSILON=0.5\nPORT=8080\n`;
   const { environment, ports } = resolved(dotenv);
   const config = loadConfig(environment);
   expect(config.reportToken).toBe(token);
@@ -83,4 +87,9 @@ test("settings set in .env reach the container: the report token, metrics on a c
   expect(config.port).toBe(3000); // inside the container; published on the host's 8080
   expect(JSON.stringify(ports)).toContain("127.0.0.1:9500:9500");
   expect(JSON.stringify(ports)).toMatch(/"published":"?8080"?/);
+});
+
+test("docker-compose.metrics.yml without METRICS_PORT stops with a message naming it, instead of publishing nothing useful", () => {
+  const example = read(".env.example").replace("#COMPOSE_FILE=", "COMPOSE_FILE=");
+  expect(() => resolved(example + SECRETS)).toThrow(/set METRICS_PORT in \.env to publish metrics/);
 });
