@@ -28,7 +28,8 @@ beforeAll(async () => {
   packed = preparePackedHost();
   db = await createTestDatabase();
   [tally, browser] = await Promise.all([
-    startTally({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET, NODE_ENV: "production" }),
+    // LOG_REQUESTS=all: every answered ingest is a log line, so a test can tell which requests tally acknowledged.
+    startTally({ DATABASE_URL: db.url, TELEMETRY_ID_SECRET: TEST_ID_SECRET, SESSION_SECRET, NODE_ENV: "production", LOG_REQUESTS: "all" }),
     launchChromium(),
   ]);
   host = await packed.start(tally.url, SESSION_SECRET);
@@ -97,10 +98,14 @@ async function holdPosts(context: BrowserContext): Promise<{ held: Route[]; rele
   };
 }
 
+/** How many POST /ingest tally has answered 200 so far (its request log: one line per request). */
+const ingestsStored = () => tally.output().split("\n").filter((l) => l.includes('"route":"/ingest"') && l.includes('"status":200')).length;
+
 const storedKeys = (p: Page) => p.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("tally.outbox")));
 
 test("Alice tracks 6 and signs out at once, Bob signs in on the same browser: his page's copy is refused (409), hers is stored once, under her", async () => {
   const [alice, bob] = [person("alice"), person("bob")];
+  const storedBefore = ingestsStored();
   const context = await browser.newContext();
   const net = await holdPosts(context); // Alice's request is still on its way when she signs out
   const tab = await signIn(context, await context.newPage(), alice);
@@ -114,14 +119,19 @@ test("Alice tracks 6 and signs out at once, Bob signs in on the same browser: hi
   await net.release();
   await until(async () => (await state(tab)).pending === 0);
   expect(await rows(bob)).toBe(0);
-  const hers = await rows(alice);
-  expect([0, 6]).toContain(hers); // under her, or not at all
+  // Under her, or not at all: her 6 are stored exactly when her own request reached tally (Chromium may
+  // cancel it with her page) — the one ingest tally acknowledged; Bob's copy (409) and the
+  // signed-out page's (401) were refused.
+  const acknowledged = ingestsStored() - storedBefore;
+  expect(acknowledged).toBeLessThanOrEqual(1);
+  expect(await rows(alice)).toBe(6 * acknowledged);
   expect(await state(tab)).toEqual({ pending: 0, dropped: 1, lastError: "session_mismatch" }); // one track() call given up
 
   // Bob's own counts are his.
   await track(tab, "suggestion_accepted", 2);
   await until(async () => (await rows(bob)) === 2);
-  expect([await rows(alice), await rows(bob)]).toEqual([hers, 2]);
+  expect([await rows(alice), await rows(bob)]).toEqual([6 * acknowledged, 2]);
+  expect(ingestsStored()).toBeGreaterThan(storedBefore + acknowledged); // Bob's is in the log: the count above reads real lines
   await context.close();
 }, 90_000);
 
