@@ -45,6 +45,7 @@ test("the tarball ships the build, the migrations and the dashboard assets, not 
   expect(files.some((f) => f.startsWith("package/dist/generated/prisma/"))).toBe(true);
   expect(files.some((f) => f.startsWith("package/prisma/migrations/"))).toBe(true);
   expect(files).toContain("package/src/dashboard/assets/dashboard.js");
+  expect(files).toContain("package/LICENSE"); // the MIT terms package.json names
   for (const banned of ["package/tests/", "package/bench/", "package/docs/", "package/Dockerfile", "package/packages/", "package/src/auth/"]) {
     expect(files.filter((f) => f.startsWith(banned))).toEqual([]);
   }
