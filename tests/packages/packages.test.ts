@@ -3,10 +3,11 @@
 // else may land in node_modules, and both must import (ESM and CommonJS) and
 // type-check in the host's own TypeScript project.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = path.join(ROOT, "node_modules/typescript/bin/tsc");
@@ -106,4 +107,12 @@ test("both type-check in the host's TypeScript project, event names included", (
   const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(/^wrong\.ts\(2,.*"suggestion_acepted"/);
+});
+
+test("the emitter's size that README and the package's README state is the measured one (minified by esbuild, gzipped)", async () => {
+  const { build } = await import("esbuild");
+  const out = await build({ entryPoints: [path.join(ROOT, "packages/client/dist/index.js")], bundle: true, minify: true, format: "esm", write: false, logLevel: "silent" });
+  const bytes = gzipSync(out.outputFiles[0]!.contents, { level: 9 }).length;
+  const stated = `${(bytes / 1024).toFixed(1)} KB minified and gzipped`;
+  for (const readme of ["README.md", "packages/client/README.md"]) expect({ readme, stated: readFileSync(path.join(ROOT, readme), "utf8").includes(stated) }).toEqual({ readme, stated: true });
 });
