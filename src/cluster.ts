@@ -56,6 +56,8 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
   const fork = (scheduler: boolean): Worker => {
     const w = cluster.fork(env);
     schedulerOf.set(w, scheduler);
+    // A message to a worker whose channel has closed surfaces as an 'error' event: unhandled, it would end the primary.
+    w.on("error", (err) => logger.warn({ worker: w.id, err }, "worker channel error"));
     return w;
   };
   const listening = new Promise<number>((resolve, reject) => {

@@ -114,16 +114,19 @@ const message = (m: unknown): Message => (typeof m === "object" && m !== null ? 
  * summed over the workers (startClusterMetricsServer). Called first thing at
  * start-up, so a worker still connecting answers (with zeros) too.
  */
+/** A message to the primary; a closed channel (the primary is going) reports to the callback, never as an unhandled 'error'. */
+const send = (m: object) => process.send?.(m, undefined, {}, () => {});
+
 export function shareWithPrimary(metrics: Metrics): void {
   process.on("message", (m: unknown) => {
     const { type, id } = message(m);
     if (type !== ASK) return;
     metrics.registry.getMetricsAsJSON().then(
-      (json) => process.send?.({ type: ANSWER, id, metrics: json }),
-      () => process.send?.({ type: ANSWER, id, metrics: null }),
+      (json) => send({ type: ANSWER, id, metrics: json }),
+      () => send({ type: ANSWER, id, metrics: null }),
     );
   });
-  process.send?.({ type: READY });
+  send({ type: READY });
 }
 
 /**
@@ -138,6 +141,7 @@ export function startClusterMetricsServer(host: string, port: number, logger: Lo
   cluster.on("message", (worker, m: unknown) => {
     if (message(m).type === READY) ready.add(worker);
   });
+  cluster.on("disconnect", (worker) => ready.delete(worker));
   cluster.on("exit", (worker) => ready.delete(worker));
   let asked = 0;
   const ask = (worker: Worker) =>
@@ -154,14 +158,14 @@ export function startClusterMetricsServer(host: string, port: number, logger: Lo
       };
       const timer = setTimeout(() => done(null), WORKER_ANSWER_MS);
       worker.on("message", onMessage);
-      try {
-        worker.send({ type: ASK, id });
-      } catch {
-        done(null); // its channel closed: it is exiting
-      }
+      // A worker whose channel has just closed (dying, draining) is not dead yet: send does not throw,
+      // it reports to the callback — without one, to an 'error' event nobody handles, killing the primary.
+      worker.send({ type: ASK, id }, undefined, (err: Error | null) => {
+        if (err) done(null);
+      });
     });
   const read = async () => {
-    const answers = await Promise.all([...ready].filter((w) => !w.isDead()).map(ask));
+    const answers = await Promise.all([...ready].filter((w) => w.isConnected() && !w.isDead()).map(ask));
     return AggregatorRegistry.aggregate(answers.filter((a): a is unknown[] => a !== null) as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   };
   return serveMetrics(read, Registry.PROMETHEUS_CONTENT_TYPE, host, port, logger);
