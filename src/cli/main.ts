@@ -141,6 +141,12 @@ async function servePrimary(config: Config, logger: import("pino").Logger): Prom
     if (!state.primary) return void (state.asked ??= signal); // stopped as soon as it has started
     if (state.stopping) return; // a second signal waits for the drain already under way
     state.stopping = true;
+    // The workers get DRAIN_MS before they are killed; past that and this deadline (a database that will not stop), exit anyway.
+    setTimeout(() => {
+      logger.error("shutdown deadline passed; exiting");
+      logger.flush();
+      process.exit(1);
+    }, 2 * SHUTDOWN_DEADLINE_MS).unref();
     void state.primary.stop(signal).then((code) => {
       logger.info("stopped");
       logger.flush();
