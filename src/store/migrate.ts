@@ -55,6 +55,12 @@ const LEGACY_CHECKSUMS: Record<string, readonly string[]> = {
   "20261202000000_bytewise_ids": ["be3d8383ca97a02252419fa3097837f183d28416dec7d05dc6f80313a8494208"],
 };
 
+/** What a database migrated by an earlier version still lacks, run once when its record is updated. */
+const LEGACY_CATCH_UP: Record<string, string> = {
+  // The earlier version changed the columns' type without re-analyzing: their statistics were dropped.
+  "20261202000000_bytewise_ids": `ANALYZE "telemetry_event", "telemetry_daily", "telemetry_idempotency", "telemetry_rate_window", "telemetry_erasure", "telemetry_aggregate"`,
+};
+
 export interface SqlFile {
   name: string;
   sql: string;
@@ -161,6 +167,8 @@ async function applyMigrations(client: pg.Client, migrations: SqlFile[], result:
         if (!LEGACY_CHECKSUMS[m.name]?.includes(recorded.checksum)) {
           throw new MigrationError(`migration ${m.name} was changed after it was applied (checksum differs)`);
         }
+        const catchUp = LEGACY_CATCH_UP[m.name];
+        if (catchUp) await client.query(catchUp);
         await client.query(`UPDATE "_prisma_migrations" SET checksum = $1 WHERE id = $2`, [m.checksum, recorded.id]);
       }
       result.alreadyApplied.push(m.name);

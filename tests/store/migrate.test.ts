@@ -86,7 +86,15 @@ test("a database that applied an earlier version of a migration with the same ef
   const name = "20261202000000_bytewise_ids";
   const earlier = "be3d8383ca97a02252419fa3097837f183d28416dec7d05dc6f80313a8494208"; // before it lifted its statement timeout and re-analyzed
   await db.sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", [earlier, name]);
+  // Rows the earlier version left without statistics (it changed the columns' type and did not re-analyze).
+  await db.sql.query(
+    "INSERT INTO telemetry_daily (viewer_id, event, day, count) SELECT md5(g::text), 'suggestion_shown', current_date, 1 FROM generate_series(1, 40) g", // fewer than autovacuum's analyze threshold (50)
+  );
+  const stats = async () =>
+    (await db.sql.query("SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'telemetry_daily' AND attname = 'viewer_id'")).rows[0].n;
+  expect(await stats()).toBe(0);
   const again = await migrate(db.url);
+  expect(await stats()).toBe(1); // re-analyzed once, when its record was updated
   expect(again.applied).toEqual([]);
   expect(again.alreadyApplied).toContain(name);
   const { rows } = await db.sql.query("SELECT checksum FROM _prisma_migrations WHERE migration_name = $1", [name]);
