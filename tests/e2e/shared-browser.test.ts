@@ -99,10 +99,11 @@ async function holdPosts(context: BrowserContext): Promise<{ held: Route[]; rele
 }
 
 /** How many POST /ingest tally has answered with `status` so far (its request log: one line per request). */
-const ingestsAnswered = (status: RegExp) => tally.output().split("\n").filter((l) => l.includes('"route":"/ingest"') && status.test(l)).length;
+const ingestsAnswered = (status: RegExp, since = 0) =>
+  tally.output().slice(since).split("\n").filter((l) => l.includes('"route":"/ingest"') && status.test(l)).length;
 const ingestsStored = () => ingestsAnswered(/"status":200\b/);
 /** Refused without storing: another viewer's session (409) or none (401). */
-const ingestsRefused = () => ingestsAnswered(/"status":(409|401)\b/);
+const ingestsRefused = (since = 0) => ingestsAnswered(/"status":(409|401)\b/, since);
 
 const storedKeys = (p: Page) => p.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("tally.outbox")));
 
@@ -125,6 +126,9 @@ test("Alice tracks 6 and signs out at once, Bob signs in on the same browser: hi
   // Under her, or not at all: her 6 are stored exactly when her own request reached tally (Chromium may
   // cancel it with her page) — the one ingest tally acknowledged; Bob's copy (409) and the
   // signed-out page's (401) were refused.
+  // Rows in the database come before their log line reaches this process: wait for the line when they are there.
+  const stored = await rows(alice);
+  await until(async () => stored === 0 || ingestsStored() > storedBefore);
   const acknowledged = ingestsStored() - storedBefore;
   expect(acknowledged).toBeLessThanOrEqual(1);
   expect(await rows(alice)).toBe(6 * acknowledged);
@@ -141,7 +145,7 @@ test("Alice tracks 6 and signs out at once, Bob signs in on the same browser: hi
 test("the same with Alice offline; and with reset() on sign-out her pending counts leave storage at once", async () => {
   const [alice, bob, carol] = [person("alice"), person("bob"), person("carol")];
   const context = await browser.newContext();
-  const refusedBefore = ingestsRefused();
+  const logFrom = tally.output().length; // refusals are counted in what tally logs from here on
   const tab = await signIn(context, await context.newPage(), alice);
   await context.setOffline(true);
   await track(tab, "suggestion_shown", 4);
@@ -159,8 +163,8 @@ test("the same with Alice offline; and with reset() on sign-out her pending coun
   // by Bob's page, or by the signed-out page's hand-over as it unloads (whose answer Chromium may not
   // report: on a busy machine it did not, so tally's own request log is the witness) — or with no session
   // at all (401 no_viewer). Either refusal is final: nothing is pending, nothing stored.
-  await until(async () => ingestsRefused() > refusedBefore);
-  expect(ingestsRefused() - refusedBefore).toBeGreaterThanOrEqual(1);
+  await until(async () => ingestsRefused(logFrom) > 0);
+  expect(ingestsRefused(logFrom)).toBeGreaterThanOrEqual(1);
 
   // An app that calls reset() on sign-out: Bob's pending counts are gone from storage before Carol arrives.
   await context.setOffline(true);
