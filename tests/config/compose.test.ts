@@ -77,7 +77,7 @@ test("the resolved environment of .env.example plus the two secrets loads: produ
 test("settings set in .env reach the container: the report token, metrics on a chosen port (published on loopback), ε", () => {
   const token = randomBytes(24).toString("hex");
   // METRICS_PORT set, and the COMPOSE_FILE line .env.example shows uncommented.
-  const example = read(".env.example").replace("#COMPOSE_FILE=", "COMPOSE_FILE=");
+  const example = read(".env.example").replaceAll("#COMPOSE_", "COMPOSE_");
   const dotenv = `${example}${SECRETS}REPORT_TOKEN=${token}\nMETRICS_PORT=9500\nTELEMETRY_REPORT_EPSILON=0.5\nPORT=8080\n`;
   const { environment, ports } = resolved(dotenv);
   const config = loadConfig(environment);
@@ -90,6 +90,6 @@ test("settings set in .env reach the container: the report token, metrics on a c
 });
 
 test("docker-compose.metrics.yml without METRICS_PORT stops with a message naming it, instead of publishing nothing useful", () => {
-  const example = read(".env.example").replace("#COMPOSE_FILE=", "COMPOSE_FILE=");
+  const example = read(".env.example").replaceAll("#COMPOSE_", "COMPOSE_");
   expect(() => resolved(example + SECRETS)).toThrow(/set METRICS_PORT in \.env to publish metrics/);
 });
