@@ -5,23 +5,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import request from "supertest";
-import { buildTestApp, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { useTestApps, type TestApp } from "../helpers/app.js";
 
-let db: TestDatabase;
-const apps: TestApp[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-  await db.drop();
-});
-const app = (env: Record<string, string> = {}) => {
-  const a = buildTestApp(db.url, env);
-  apps.push(a);
-  return a;
-};
+const { app } = useTestApps();
 
 describe("introspection", () => {
   let server: Server;

@@ -120,6 +120,31 @@ export async function postIngest(app: TestApp, viewer: string, body: unknown, he
 }
 
 /**
+ * One test database for the file, and as many apps on it as its tests build
+ * (each with its own settings), all closed after the file.
+ */
+export function useTestApps(): { db: () => TestDatabase; app: (env?: Record<string, string>) => TestApp } {
+  let db: TestDatabase | undefined;
+  const apps: TestApp[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await db?.drop();
+  });
+  const database = () => db!;
+  return {
+    db: database,
+    app(env = {}) {
+      const a = buildTestApp(database().url, env);
+      apps.push(a);
+      return a;
+    },
+  };
+}
+
+/**
  * The usual test-file setup: a fresh migrated database and the app on it,
  * made before the file's tests and removed after them. `use` receives both.
  */

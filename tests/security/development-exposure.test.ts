@@ -3,25 +3,11 @@
 // answers only loopback names (no DNS rebinding), and `tally forget` refuses
 // the development id secret against a real database (it would erase nothing).
 import request from "supertest";
-import { loadConfig } from "../../src/config.js";
-import { buildTestApp, newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, type TestApp } from "../helpers/app.js";
+import {  loadConfig } from "../../src/config.js";
+import { newViewer, TEST_ID_SECRET, TEST_SESSION_SECRET, useTestApps } from "../helpers/app.js";
 import { runCliAsync } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
-let db: TestDatabase;
-const apps: TestApp[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-  await db.drop();
-});
-const app = (env: Record<string, string> = {}) => {
-  const a = buildTestApp(db.url, env);
-  apps.push(a);
-  return a;
-};
+const { db, app } = useTestApps();
 
 describe("development servers reachable from elsewhere", () => {
   test("HOST on a public interface with the public development session secret refuses to start", () => {
@@ -43,10 +29,10 @@ describe("development servers reachable from elsewhere", () => {
 });
 
 test("`tally forget` refuses the development id secret against a configured database (it would erase nothing)", async () => {
-  const r = await runCliAsync(["forget", "--viewer", "someone"], { DATABASE_URL: db.url, NODE_ENV: "development" });
+  const r = await runCliAsync(["forget", "--viewer", "someone"], { DATABASE_URL: db().url, NODE_ENV: "development" });
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/TELEMETRY_ID_SECRET/);
-  const ok = await runCliAsync(["forget", "--viewer", "someone", "--json"], { DATABASE_URL: db.url, NODE_ENV: "development", TELEMETRY_ID_SECRET: TEST_ID_SECRET });
+  const ok = await runCliAsync(["forget", "--viewer", "someone", "--json"], { DATABASE_URL: db().url, NODE_ENV: "development", TELEMETRY_ID_SECRET: TEST_ID_SECRET });
   // It runs (and says that nothing matched: "someone" never tracked anything).
   expect(JSON.parse(ok.stdout)).toMatchObject({ dryRun: false, rows: 0, matched: false });
   expect(ok.stderr).toContain("nothing is stored for that viewer id");

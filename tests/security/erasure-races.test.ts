@@ -4,33 +4,20 @@
 // know. Each test failed before its fix (a hostile review's findings).
 import request from "supertest";
 import { deleteBoundaryRows } from "../../src/store/retention.js";
-import { bearer, buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
-import { countRows, createTestDatabase, seedRows, storeFor, type TestDatabase } from "../helpers/database.js";
+import { bearer, buildTestApp, newViewer, postIngest, useTestApps } from "../helpers/app.js";
+import { countRows, createTestDatabase, seedRows, storeFor } from "../helpers/database.js";
 
-let db: TestDatabase;
-const apps: TestApp[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-  await db.drop();
-});
-const app = (env: Record<string, string> = {}) => {
-  const a = buildTestApp(db.url, env);
-  apps.push(a);
-  return a;
-};
+const { db, app } = useTestApps();
 
 /** Rows keyed by `viewerId` in every table with a viewer column. */
 async function leftovers(viewerId: string): Promise<Record<string, number>> {
-  const { rows: tables } = await db.sql.query<{ t: string }>(
+  const { rows: tables } = await db().sql.query<{ t: string }>(
     `SELECT c.relname AS t FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'viewer_id'
      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace`,
   );
   const out: Record<string, number> = {};
   for (const { t } of tables) {
-    const n = Number((await db.sql.query(`SELECT count(*) AS n FROM "${t}" WHERE viewer_id = $1`, [viewerId])).rows[0].n);
+    const n = Number((await db().sql.query(`SELECT count(*) AS n FROM "${t}" WHERE viewer_id = $1`, [viewerId])).rows[0].n);
     if (n > 0) out[t] = n;
   }
   return out;
@@ -40,7 +27,7 @@ test("an erasure that meets an ingest batch of the same viewer in flight leaves 
   const t = app();
   const viewer = newViewer("race");
   // Hold every batch open half a second inside its transaction, after it wrote its key and rate window.
-  await db.sql.query(`
+  await db().sql.query(`
     CREATE OR REPLACE FUNCTION test_slow_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$;
     CREATE TRIGGER test_slow_rollup BEFORE INSERT ON telemetry_daily FOR EACH ROW EXECUTE FUNCTION test_slow_rollup();`);
@@ -53,15 +40,15 @@ test("an erasure that meets an ingest batch of the same viewer in flight leaves 
     expect(erased.status).toBe(200);
     expect(await leftovers(t.hash(viewer))).toEqual({});
   } finally {
-    await db.sql.query("DROP TRIGGER test_slow_rollup ON telemetry_daily; DROP FUNCTION test_slow_rollup()");
+    await db().sql.query("DROP TRIGGER test_slow_rollup ON telemetry_daily; DROP FUNCTION test_slow_rollup()");
   }
 });
 
 test("erasures and the purge's deletes of the same viewer's boundary-day rows, side by side, never deadlock", async () => {
   const t = app();
-  const store = storeFor(db);
+  const store = storeFor(db());
   const deadlocks = async () =>
-    Number((await db.sql.query("SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()")).rows[0].n);
+    Number((await db().sql.query("SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()")).rows[0].n);
   const before = await deadlocks();
   try {
     const cutoff = new Date(Date.now() - 2 * 86_400_000);
@@ -69,7 +56,7 @@ test("erasures and the purge's deletes of the same viewer's boundary-day rows, s
     for (let round = 0; round < 12; round++) {
       const viewer = newViewer("purge-race");
       for (const event of ["suggestion_shown", "suggestion_accepted", "suggestion_skipped"]) {
-        await seedRows(db, t.hash(viewer), event, new Date(cutoff.getTime() - 60_000), 150);
+        await seedRows(db(), t.hash(viewer), event, new Date(cutoff.getTime() - 60_000), 150);
       }
       // Purge workers delete the boundary day's rows a few at a time while the viewer erases everything.
       const purging = Array.from({ length: 4 }, async () => {
@@ -90,10 +77,10 @@ test("erasures and the purge's deletes of the same viewer's boundary-day rows, s
 test("a heavy viewer is erased completely, however short the request deadline and statement timeout", async () => {
   const t = app({ REQUEST_TIMEOUT_MS: "60" }); // requests answered at 60 ms, statements cancelled at 30 ms
   const viewer = newViewer("heavy");
-  await seedRows(db, t.hash(viewer), "suggestion_shown", new Date(Date.now() - 3 * 86_400_000), 400_000);
+  await seedRows(db(), t.hash(viewer), "suggestion_shown", new Date(Date.now() - 3 * 86_400_000), 400_000);
   const res = await request(t.app).delete("/me").set(await bearer(viewer));
   expect(res.body).toEqual({ ok: true, deleted: 400_000 });
-  expect(await countRows(db, { viewerId: t.hash(viewer) })).toBe(0);
+  expect(await countRows(db(), { viewerId: t.hash(viewer) })).toBe(0);
 }, 60_000);
 
 test("a viewer column under another name makes erasure fail loudly instead of missing it", async () => {

@@ -1,22 +1,8 @@
 // A write whose Origin is the same host over http, on a request that came over
 // https, is another (downgraded) site: refused as cross-site.
-import { buildTestApp, newViewer, postIngest, type TestApp } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { newViewer, postIngest, useTestApps } from "../helpers/app.js";
 
-let db: TestDatabase;
-const apps: TestApp[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-  await db.drop();
-});
-const app = (env: Record<string, string> = {}) => {
-  const a = buildTestApp(db.url, env);
-  apps.push(a);
-  return a;
-};
+const { app } = useTestApps();
 
 test("an http: Origin on a request that came over https is a downgrade: 403 cross_site", async () => {
   const t = app();
